@@ -1,0 +1,1 @@
+"""Composition root: settings, database, the ASGI app, background runtime and the CLI."""

@@ -1,0 +1,160 @@
+"""The `lendgraph` command: serve, worker, scheduler, migrate, users and demo data."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from app.settings import get_settings
+
+cli = typer.Typer(help="Lendgraph: loan management served as a GraphQL API.",
+                  no_args_is_help=True, add_completion=False,
+                  pretty_exceptions_show_locals=False)
+console = Console(stderr=True)
+
+
+def _wait_for_signal() -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    while not stop.wait(1):
+        pass
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Uvicorn worker processes.")] = 1,
+) -> None:
+    """Serve the GraphQL API (GraphiQL at /graphql in development)."""
+    import uvicorn
+
+    settings = get_settings()
+    if workers > 1 and settings.is_sqlite:
+        raise typer.BadParameter("several workers need PostgreSQL (DATABASE_URL)")
+    uvicorn.run("app.asgi:create_app", factory=True, host=host, port=port, workers=workers,
+                log_config=None, proxy_headers=True, ws="websockets")
+
+
+@cli.command()
+def worker(
+    threads: Annotated[int, typer.Option(help="Worker threads.")] = 8,
+) -> None:
+    """Run background jobs from the Redis queue until interrupted."""
+    from app.logging import configure_logging
+    from app.runtime import Runtime
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    if not settings.redis_url:
+        raise typer.BadParameter("REDIS_URL is not set: embedded mode runs jobs inside `serve`")
+    runtime = Runtime.build(settings)
+    _serve_metrics(settings.metrics_port)
+    runtime.start_worker(threads)
+    console.print(f"worker running with {threads} threads; Ctrl-C to stop")
+    _wait_for_signal()
+    runtime.close()
+
+
+@cli.command()
+def scheduler() -> None:
+    """Run periodic jobs (outbox relay; later daily billing). One leader at a time."""
+    from app.logging import configure_logging
+    from app.runtime import Runtime
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    runtime = Runtime.build(settings)
+    runtime.start_scheduler()
+    console.print("scheduler running (standby until it holds the leader lock); Ctrl-C to stop")
+    _wait_for_signal()
+    runtime.close()
+
+
+def _serve_metrics(port: int | None) -> None:
+    if port:
+        from prometheus_client import start_http_server
+
+        start_http_server(port)
+
+
+@cli.command()
+def migrate() -> None:
+    """Bring the database schema up to date."""
+    from app.migrations import migrate as run_migrations
+
+    settings = get_settings()
+    run_migrations(settings.database_url)
+    console.print("database is up to date")
+
+
+@cli.command("create-user")
+def create_user(
+    username: Annotated[str, typer.Option(help="Unique username.")],
+    role: Annotated[str, typer.Option(help="CUSTOMER, PROVIDER or STAFF.")] = "STAFF",
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+) -> None:
+    """Create a user; prompts for the password unless --password-stdin is given."""
+    from app.db import make_engine, make_session_factory
+    from domain.errors import DomainError
+    from domain.users import Role
+    from domain.users import create_user as create
+
+    try:
+        chosen_role = Role(role.upper())
+    except ValueError:
+        raise typer.BadParameter("role must be CUSTOMER, PROVIDER or STAFF") from None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    engine = make_engine(get_settings().database_url, pool_size=1)
+    try:
+        with make_session_factory(engine)() as session:
+            user = create(session, username, password, chosen_role)
+            session.commit()
+    except DomainError as error:
+        console.print(f"[red]{error.message}[/red]")
+        raise typer.Exit(code=1) from None
+    finally:
+        engine.dispose()
+    console.print(f"created {chosen_role.value} user {user.username} (id {user.id})")
+
+
+@cli.command()
+def demo() -> None:
+    """Load the demo data once and print how to sign in."""
+    from app.db import make_engine, make_session_factory
+    from app.demo import load_demo_data
+
+    settings = get_settings()
+    engine = make_engine(settings.database_url, pool_size=1)
+    try:
+        report = load_demo_data(make_session_factory(engine), settings)
+    finally:
+        engine.dispose()
+    for item in report.created:
+        console.print(f"demo data: created {item}")
+    for role, username, password in report.credentials:
+        console.print(f"[bold]demo {role} sign-in:[/bold] username [green]{username}[/green] "
+                      f"password [green]{password}[/green]")
+
+
+@cli.command("export-schema")
+def export_schema() -> None:
+    """Print the GraphQL schema (SDL); `make check` diffs it against schema.graphql."""
+    from schema import schema
+
+    typer.echo(schema.as_str())
+
+
+def main() -> None:
+    cli()

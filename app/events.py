@@ -1,0 +1,157 @@
+"""The event hub behind subscriptions: in-memory when embedded, Redis pub/sub across processes.
+
+Publishing is synchronous and thread-safe (use cases run in worker threads and in Dramatiq
+workers); subscribing is async. Each subscriber has a bounded queue: one that falls behind
+is cut off (`SubscriberTooSlow`) rather than allowed to grow memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import suppress
+from typing import Any
+
+import redis
+import redis.asyncio as aioredis
+import structlog
+
+log = structlog.get_logger(__name__)
+
+CHANNEL_PREFIX = "lendgraph:events:"
+_OVERFLOW = object()
+
+
+class SubscriberTooSlow(Exception):
+    """The subscriber did not keep up and was disconnected."""
+
+
+class _Subscription:
+    def __init__(self, size: int) -> None:
+        self.queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=size)
+
+    def offer(self, payload: dict[str, Any]) -> bool:
+        try:
+            self.queue.put_nowait(payload)
+        except asyncio.QueueFull:
+            while not self.queue.empty():
+                self.queue.get_nowait()
+            self.queue.put_nowait(_OVERFLOW)
+            return False
+        return True
+
+
+class LocalFanout:
+    """Delivers events to this process's subscribers, on the event loop's thread."""
+
+    def __init__(self, queue_size: int = 100) -> None:
+        self._queue_size = queue_size
+        self._subscriptions: dict[str, set[_Subscription]] = defaultdict(set)
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def bind_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+
+    def deliver(self, topic: str, payload: dict[str, Any]) -> None:
+        for subscription in list(self._subscriptions.get(topic, ())):
+            if not subscription.offer(payload):
+                self._subscriptions[topic].discard(subscription)
+                log.warning("subscriber_too_slow", topic=topic)
+
+    def deliver_threadsafe(self, topic: str, payload: dict[str, Any]) -> None:
+        if self._loop is None or self._loop.is_closed():
+            return
+        self._loop.call_soon_threadsafe(self.deliver, topic, payload)
+
+    def subscriber_count(self, topic: str) -> int:
+        return len(self._subscriptions.get(topic, ()))
+
+    async def subscribe(self, topic: str) -> AsyncIterator[dict[str, Any]]:
+        subscription = _Subscription(self._queue_size)
+        self._subscriptions[topic].add(subscription)
+        try:
+            while True:
+                item = await subscription.queue.get()
+                if item is _OVERFLOW:
+                    raise SubscriberTooSlow(topic)
+                yield item
+        finally:
+            self._subscriptions[topic].discard(subscription)
+
+
+class InMemoryEventHub(LocalFanout):
+    """Single-process hub for the embedded mode."""
+
+    def publish(self, topic: str, payload: dict[str, Any]) -> None:
+        self.deliver_threadsafe(topic, payload)
+
+    async def start(self) -> None:
+        self.bind_loop(asyncio.get_running_loop())
+
+    async def stop(self) -> None:
+        self._loop = None
+
+
+class RedisEventHub(LocalFanout):
+    """Publishes to Redis; one pattern subscription per process fans events out locally."""
+
+    def __init__(self, url: str, queue_size: int = 100, reconnect_delay: float = 0.5) -> None:
+        super().__init__(queue_size)
+        self._url = url
+        self._publisher = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self._reconnect_delay = reconnect_delay
+        self._listener: asyncio.Task[None] | None = None
+        self.connected = asyncio.Event()
+
+    def publish(self, topic: str, payload: dict[str, Any]) -> None:
+        self._publisher.publish(CHANNEL_PREFIX + topic, json.dumps(payload, default=str))
+
+    async def start(self) -> None:
+        self.bind_loop(asyncio.get_running_loop())
+        self._listener = asyncio.create_task(self._listen_forever(), name="event-hub-listener")
+
+    async def stop(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._listener
+        self._publisher.close()
+
+    async def _listen_forever(self) -> None:
+        delay = self._reconnect_delay
+        while True:
+            try:
+                await self._listen_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                self.connected.clear()
+                log.warning("event_hub_disconnected", error=repr(error), retry_in=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+            else:
+                delay = self._reconnect_delay
+
+    async def _listen_once(self) -> None:
+        client = aioredis.Redis.from_url(self._url, socket_connect_timeout=2)
+        try:
+            async with client.pubsub() as pubsub:
+                await pubsub.psubscribe(CHANNEL_PREFIX + "*")
+                self.connected.set()
+                log.info("event_hub_subscribed")
+                async for message in pubsub.listen():
+                    if message.get("type") != "pmessage":
+                        continue
+                    topic = message["channel"].decode().removeprefix(CHANNEL_PREFIX)
+                    self.deliver(topic, json.loads(message["data"]))
+        finally:
+            await client.aclose()
+
+
+EventHub = InMemoryEventHub | RedisEventHub
+
+
+def make_event_hub(redis_url: str | None) -> EventHub:
+    return RedisEventHub(redis_url) if redis_url else InMemoryEventHub()

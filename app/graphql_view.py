@@ -1,0 +1,154 @@
+"""The GraphQL endpoint: each operation runs whole in a worker thread with one session."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from typing import Any
+
+import anyio
+import structlog
+from cross_web import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import MissingQueryError
+from strawberry.http import GraphQLRequestData
+from strawberry.schema import BaseSchema
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types import ExecutionResult
+
+from app import metrics
+from app.request_ids import current_request_id
+from app.runtime import Runtime
+from domain.access_tokens import InvalidAccessToken, read_access_token
+from domain.tables import utcnow
+from resolvers.context import RequestContext, Viewer
+
+log = structlog.get_logger(__name__)
+
+
+class Unauthenticated(Exception):
+    """A bearer token was sent but is not valid: the client must sign in or refresh."""
+
+
+def _error_body(message: str, code: str) -> dict[str, Any]:
+    return {"errors": [{"message": message, "extensions": {"code": code}}]}
+
+
+class LendgraphGraphQL(GraphQL[RequestContext, None]):
+    def __init__(self, schema: BaseSchema, runtime: Runtime) -> None:
+        settings = runtime.settings
+        super().__init__(
+            schema,
+            graphql_ide=None if settings.is_production else "graphiql",
+            allow_queries_via_get=True,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=timedelta(seconds=10),
+            max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
+            allowed_origins=settings.allowed_origins,
+        )
+        self.runtime = runtime
+        self.limiter = anyio.CapacityLimiter(settings.worker_threads)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        response: Response
+        try:
+            response = await self.run(Request(scope=scope, receive=receive))
+        except Unauthenticated as error:
+            response = JSONResponse(
+                _error_body(str(error), "UNAUTHENTICATED"), status_code=401,
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            )
+        except HTTPException as error:
+            response = JSONResponse(_error_body(error.reason, "BAD_REQUEST"),
+                                    status_code=error.status_code)
+        await response(scope, receive, send)
+
+    def viewer_from_authorization(self, header: str | None) -> Viewer | None:
+        if not header:
+            return None
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthenticated("Use `Authorization: Bearer <access token>`.")
+        try:
+            claims = read_access_token(self.runtime.settings.sign_in_policy().access,
+                                       token.strip(), utcnow())
+        except InvalidAccessToken as error:
+            raise Unauthenticated("The access token is invalid or expired; sign in again "
+                                  "or use refreshToken.") from error
+        return Viewer(claims.user_id, claims.role, claims.token_id, claims.expires_at)
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> RequestContext:
+        viewer = None
+        if not isinstance(request, WebSocket):
+            viewer = self.viewer_from_authorization(request.headers.get("authorization"))
+        return RequestContext(
+            request_id=current_request_id(),
+            sign_in=self.runtime.settings.sign_in_policy(),
+            after_commit=self.runtime.dispatcher.dispatch,
+            viewer=viewer,
+            client_address=request.client.host if request.client else None,
+        )
+
+    def _execute_in_thread(
+        self, request_data: GraphQLRequestData, context: RequestContext, allowed: Any
+    ) -> ExecutionResult:
+        with self.runtime.session_factory() as session:
+            context.session = session
+            try:
+                if context.viewer is not None and not _still_active(context):
+                    context.viewer = None
+                return self.schema.execute_sync(
+                    request_data.query,
+                    variable_values=request_data.variables,
+                    context_value=context,
+                    operation_name=request_data.operation_name,
+                    allowed_operation_types=allowed,
+                    operation_extensions=request_data.extensions,
+                )
+            finally:
+                context.session = None
+
+    async def execute_single(  # noqa: PLR0917
+        self,
+        request: Request,
+        request_adapter: Any,
+        sub_response: Response,
+        context: RequestContext,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        from strawberry.types.graphql import OperationType
+
+        allowed = OperationType.from_http(request_adapter.method)
+        started = time.perf_counter()
+        try:
+            result = await anyio.to_thread.run_sync(
+                self._execute_in_thread, request_data, context, allowed, limiter=self.limiter
+            )
+        except CannotGetOperationTypeError as e:
+            raise HTTPException(400, e.as_http_error_reason()) from e
+        except InvalidOperationTypeError as e:
+            raise HTTPException(400, e.as_http_error_reason(request_adapter.method)) from e
+        except MissingQueryError as e:
+            raise HTTPException(400, "No GraphQL query found in the request") from e
+        metrics.observe(request_data.operation_name, "error" if result.errors else "ok",
+                        time.perf_counter() - started)
+        return result
+
+
+def _still_active(context: RequestContext) -> bool:
+    from domain.users import User
+
+    assert context.viewer is not None
+    user = context.db.get(User, context.viewer.user_id)
+    return user is not None and user.is_active and user.role is context.viewer.role

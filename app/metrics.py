@@ -1,0 +1,34 @@
+"""Prometheus metrics for /metrics: GraphQL requests, latency, outbox backlog, jobs."""
+
+from __future__ import annotations
+
+import re
+
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+
+GRAPHQL_REQUESTS = Counter(
+    "lendgraph_graphql_requests_total", "GraphQL operations", ["operation", "outcome"]
+)
+GRAPHQL_LATENCY = Histogram(
+    "lendgraph_graphql_request_seconds", "GraphQL operation latency", ["operation"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+OUTBOX_PENDING = Gauge("lendgraph_outbox_pending", "Outbox messages not yet dispatched")
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+
+
+def operation_label(name: str | None) -> str:
+    if not name:
+        return "anonymous"
+    return name if _NAME.match(name) else "invalid"
+
+
+def observe(operation: str | None, outcome: str, seconds: float) -> None:
+    label = operation_label(operation)
+    GRAPHQL_REQUESTS.labels(label, outcome).inc()
+    GRAPHQL_LATENCY.labels(label).observe(seconds)
+
+
+def exposition() -> tuple[bytes, str]:
+    return generate_latest(), CONTENT_TYPE_LATEST

@@ -1,0 +1,81 @@
+"""Wiring for one process: database, broker, event hub, outbox dispatch, embedded worker."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import dramatiq
+import structlog
+from sqlalchemy import Engine
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import Session
+
+from app.db import make_engine, make_session_factory
+from app.events import EventHub, make_event_hub
+from app.settings import Settings
+from domain import registry  # noqa: F401 - every table is known before the first query
+from workers import runtime as worker_runtime
+from workers.broker import setup_broker
+from workers.outbox import OutboxDispatcher
+from workers.scheduler import Job, LeaderLock, run_scheduler
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    events: EventHub
+    broker: dramatiq.Broker
+    dispatcher: OutboxDispatcher
+    _worker: dramatiq.Worker | None = None
+    _scheduler: threading.Thread | None = None
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    @classmethod
+    def build(cls, settings: Settings) -> Runtime:
+        engine = make_engine(settings.database_url, pool_size=settings.worker_threads)
+        session_factory = make_session_factory(engine)
+        events = make_event_hub(settings.redis_url)
+        broker = setup_broker(settings.redis_url)
+        dispatcher = OutboxDispatcher(
+            session_factory, events, relay_after=timedelta(seconds=settings.outbox_relay_seconds)
+        )
+        worker_runtime.install(worker_runtime.WorkerRuntime(session_factory, dispatcher.dispatch))
+        return cls(settings, engine, session_factory, events, broker, dispatcher)
+
+    def scheduled_jobs(self) -> list[Job]:
+        return [("outbox-relay", self.dispatcher.relay, self.settings.outbox_relay_seconds)]
+
+    def start_worker(self, threads: int = 2) -> dramatiq.Worker:
+        self._worker = dramatiq.Worker(self.broker, worker_threads=threads, worker_timeout=100)
+        self._worker.start()
+        return self._worker
+
+    def start_scheduler(self) -> None:
+        self._scheduler = threading.Thread(
+            target=run_scheduler,
+            args=(LeaderLock(self.engine), self.scheduled_jobs(), self._stop),
+            name="scheduler", daemon=True,
+        )
+        self._scheduler.start()
+
+    def start_embedded(self) -> None:
+        """In embedded mode the worker and scheduler live inside the API process."""
+        if self.settings.embedded_broker and self.settings.embedded_worker:
+            self.start_worker()
+        if self.settings.embedded_broker and self.settings.embedded_scheduler:
+            self.start_scheduler()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._worker is not None:
+            self._worker.stop()
+        if self._scheduler is not None:
+            self._scheduler.join(timeout=10)
+        self.broker.close()
+        self.engine.dispose()

@@ -1,0 +1,116 @@
+"""Settings from environment variables (and an optional .env file), checked at start-up."""
+
+from __future__ import annotations
+
+import enum
+from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from domain.access_tokens import TokenPolicy
+from domain.sign_in import SignInPolicy
+
+DEFAULT_SECRET = "dev-only-insecure-secret-change-me-0000000"  # noqa: S105
+MIN_SECRET_LENGTH = 32
+
+
+class Environment(enum.StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class InsecureConfiguration(ValueError):
+    """Production settings that would be unsafe to run with."""
+
+
+class Settings(BaseSettings):
+    """Every setting, its environment variable and its default (README, Configuration)."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    env: Environment = Field(Environment.DEVELOPMENT, alias="LENDGRAPH_ENV")
+    database_url: str = Field("sqlite:///./var/lendgraph.db", alias="DATABASE_URL")
+    redis_url: str | None = Field(None, alias="REDIS_URL")
+    allow_sqlite_in_production: bool = Field(False, alias="ALLOW_SQLITE_IN_PRODUCTION")
+
+    jwt_secret: str = Field(DEFAULT_SECRET, alias="JWT_SECRET")
+    jwt_issuer: str = Field("lendgraph", alias="JWT_ISSUER")
+    jwt_audience: str = Field("lendgraph-api", alias="JWT_AUDIENCE")
+    access_token_ttl_seconds: int = Field(900, ge=30, le=86400, alias="ACCESS_TOKEN_TTL_SECONDS")
+    refresh_token_ttl_days: int = Field(30, ge=1, le=365, alias="REFRESH_TOKEN_TTL_DAYS")
+    max_failed_logins: int = Field(5, ge=1, alias="MAX_FAILED_LOGINS")
+    login_lockout_seconds: int = Field(300, ge=1, alias="LOGIN_LOCKOUT_SECONDS")
+
+    max_query_depth: int = Field(10, ge=2, alias="MAX_QUERY_DEPTH")
+    max_aliases: int = Field(15, ge=1, alias="MAX_ALIASES")
+    max_tokens: int = Field(2000, ge=50, alias="MAX_TOKENS")
+    max_body_bytes: int = Field(1_000_000, ge=1024, alias="MAX_BODY_BYTES")
+    worker_threads: int = Field(16, ge=1, le=256, alias="WORKER_THREADS")
+    allowed_origins: list[str] = Field(default_factory=list, alias="ALLOWED_ORIGINS")
+    max_subscriptions_per_connection: int = Field(20, ge=1, alias="MAX_SUBSCRIPTIONS_PER_CONNECTION")
+
+    embedded_worker: bool = Field(True, alias="EMBEDDED_WORKER")
+    embedded_scheduler: bool = Field(True, alias="EMBEDDED_SCHEDULER")
+    outbox_relay_seconds: int = Field(5, ge=1, alias="OUTBOX_RELAY_SECONDS")
+    log_level: str = Field("INFO", alias="LOG_LEVEL")
+    log_json: bool = Field(True, alias="LOG_JSON")
+    metrics_port: int | None = Field(None, alias="METRICS_PORT")
+
+    demo_username: str = Field("staff", alias="DEMO_STAFF_USERNAME")
+    demo_password: str = Field("lendgraph-demo-staff", alias="DEMO_STAFF_PASSWORD")
+
+    @property
+    def is_production(self) -> bool:
+        return self.env is Environment.PRODUCTION
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def embedded_broker(self) -> bool:
+        return not self.redis_url
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if not self.is_production:
+            return self
+        if self.jwt_secret == DEFAULT_SECRET or len(self.jwt_secret) < MIN_SECRET_LENGTH:
+            raise InsecureConfiguration(
+                f"JWT_SECRET must be set to a random value of at least {MIN_SECRET_LENGTH} "
+                "characters in production (e.g. `python -c 'import secrets; "
+                "print(secrets.token_urlsafe(48))'`)."
+            )
+        if self.is_sqlite and not self.allow_sqlite_in_production:
+            raise InsecureConfiguration(
+                "DATABASE_URL points at SQLite; production needs PostgreSQL "
+                "(set ALLOW_SQLITE_IN_PRODUCTION=true to run a single-process demo anyway)."
+            )
+        return self
+
+    def sqlite_path(self) -> Path | None:
+        if not self.is_sqlite:
+            return None
+        return Path(self.database_url.split(":///", 1)[1])
+
+    def sign_in_policy(self) -> SignInPolicy:
+        return SignInPolicy(
+            access=TokenPolicy(
+                secret=self.jwt_secret,
+                issuer=self.jwt_issuer,
+                audience=self.jwt_audience,
+                ttl=timedelta(seconds=self.access_token_ttl_seconds),
+            ),
+            refresh_ttl=timedelta(days=self.refresh_token_ttl_days),
+            max_failed_logins=self.max_failed_logins,
+            failure_window=timedelta(seconds=self.login_lockout_seconds),
+            lockout=timedelta(seconds=self.login_lockout_seconds),
+        )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

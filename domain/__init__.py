@@ -1,0 +1,1 @@
+"""The lending business: tables, money, rules and the services that apply them."""

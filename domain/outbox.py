@@ -1,0 +1,136 @@
+"""The transactional outbox: jobs and events a use case emits, stored in its own transaction.
+
+Nothing leaves the process until the transaction commits; a relay re-sends whatever was not
+marked dispatched. Consumers claim each message id once (`claim_message`), so a message sent
+twice still takes effect once.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import JSON, Field, Session, SQLModel, col, select, update
+
+from domain.tables import timestamp_column, utcnow
+from domain.upsert import insert_ignoring_conflicts
+
+
+class MessageKind(enum.StrEnum):
+    JOB = "JOB"  # a background job: `name` is the actor to run
+    EVENT = "EVENT"  # a fact for subscribers: `name` is the event topic
+
+
+class OutboxMessage(SQLModel, table=True):
+    __tablename__ = "outbox"
+    __table_args__ = (
+        sa.Index("ix_outbox_pending", "created_at", sqlite_where=sa.text("dispatched_at IS NULL"),
+                 postgresql_where=sa.text("dispatched_at IS NULL")),
+    )
+
+    id: str = Field(default_factory=lambda: uuid.uuid4().hex, primary_key=True, max_length=32)
+    kind: MessageKind = Field(
+        sa_type=sa.Enum(MessageKind, name="outbox_kind", native_enum=False, length=8)
+    )
+    name: str = Field(max_length=128)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
+    dispatched_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    attempts: int = Field(default=0)
+    last_error: str | None = Field(default=None, max_length=500)
+
+
+class ProcessedMessage(SQLModel, table=True):
+    """Which consumer has already applied which message (the consumer side of exactly-once)."""
+
+    __tablename__ = "processed_messages"
+
+    message_id: str = Field(primary_key=True, max_length=64)
+    consumer: str = Field(primary_key=True, max_length=128)
+    processed_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
+
+
+@dataclass(frozen=True)
+class PendingMessage:
+    """An outbox message as handed to a dispatcher."""
+
+    id: str
+    kind: MessageKind
+    name: str
+    payload: dict[str, Any]
+
+
+def emit_job(session: Session, actor_name: str, **payload: Any) -> OutboxMessage:
+    message = OutboxMessage(kind=MessageKind.JOB, name=actor_name, payload=payload)
+    session.add(message)
+    return message
+
+
+def emit_event(session: Session, topic: str, **payload: Any) -> OutboxMessage:
+    message = OutboxMessage(kind=MessageKind.EVENT, name=topic, payload=payload)
+    session.add(message)
+    return message
+
+
+def pending_messages(session: Session, ids: list[str]) -> list[PendingMessage]:
+    rows = session.exec(
+        select(OutboxMessage)
+        .where(col(OutboxMessage.id).in_(ids), col(OutboxMessage.dispatched_at).is_(None))
+        .order_by(col(OutboxMessage.created_at), col(OutboxMessage.id))
+    ).all()
+    return [PendingMessage(r.id, r.kind, r.name, dict(r.payload)) for r in rows]
+
+
+def claim_stale_messages(
+    session: Session, older_than: timedelta, now: datetime, limit: int
+) -> list[PendingMessage]:
+    """Lock (skipping rows another relay holds) messages left undispatched for a while."""
+    rows = session.exec(
+        select(OutboxMessage)
+        .where(
+            col(OutboxMessage.dispatched_at).is_(None),
+            col(OutboxMessage.created_at) <= now - older_than,
+        )
+        .order_by(col(OutboxMessage.created_at), col(OutboxMessage.id))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    return [PendingMessage(r.id, r.kind, r.name, dict(r.payload)) for r in rows]
+
+
+def mark_dispatched(session: Session, ids: list[str], now: datetime) -> None:
+    if ids:
+        session.exec(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id).in_(ids), col(OutboxMessage.dispatched_at).is_(None))
+            .values(dispatched_at=now, attempts=OutboxMessage.attempts + 1)
+        )
+
+
+def mark_failed(session: Session, message_id: str, error: str) -> None:
+    session.exec(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == message_id)
+        .values(attempts=OutboxMessage.attempts + 1, last_error=error[:500])
+    )
+
+
+def count_pending(session: Session) -> int:
+    return session.exec(
+        select(sa.func.count())
+        .select_from(OutboxMessage)
+        .where(col(OutboxMessage.dispatched_at).is_(None))
+    ).one()
+
+
+def claim_message(session: Session, message_id: str, consumer: str) -> bool:
+    """True the first time `consumer` sees `message_id` in a committed transaction."""
+    inserted = insert_ignoring_conflicts(
+        session, ProcessedMessage,
+        [{"message_id": message_id, "consumer": consumer, "processed_at": utcnow()}],
+    )
+    return inserted == 1

@@ -1,0 +1,17 @@
+"""Ports: what the domain needs from the outside world, implemented in integrations/ or app/."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+
+class EventPublisher(Protocol):
+    """Delivers an event to every subscriber in every process (the event hub)."""
+
+    def publish(self, topic: str, payload: dict[str, Any]) -> None: ...
+
+
+class JobQueue(Protocol):
+    """Enqueues a background job by actor name, carrying the outbox message id."""
+
+    def enqueue(self, actor_name: str, message_id: str, payload: dict[str, Any]) -> None: ...

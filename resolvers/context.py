@@ -1,0 +1,53 @@
+"""What every resolver gets: who is asking, one database session, and the request id."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from domain.sign_in import SignInPolicy
+from domain.tables import utcnow
+from domain.unit_of_work import AfterCommit, UnitOfWork
+from domain.users import Role
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The signed-in user behind a request, as proven by their access token."""
+
+    user_id: int
+    role: Role
+    token_id: str
+    token_expires_at: datetime
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role is Role.STAFF
+
+
+@dataclass
+class RequestContext:
+    """Built per GraphQL operation; `session` is opened in the operation's worker thread."""
+
+    request_id: str
+    sign_in: SignInPolicy
+    after_commit: AfterCommit
+    viewer: Viewer | None = None
+    client_address: str | None = None
+    session: Session | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def db(self) -> Session:
+        if self.session is None:
+            raise RuntimeError("no database session is open for this operation")
+        return self.session
+
+    def unit_of_work(self) -> UnitOfWork:
+        return UnitOfWork(self.db, self.after_commit)
+
+    def now(self) -> datetime:
+        return utcnow()

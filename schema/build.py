@@ -1,0 +1,112 @@
+"""Assembling the schema with its guards: caches, depth/alias/token limits, error masking."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import strawberry
+import structlog
+from graphql import GraphQLError
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
+
+from domain.errors import DomainError
+from schema.scalars import SCALAR_OVERRIDES, Money
+
+log = structlog.get_logger("lendgraph.graphql")
+
+INTERNAL_ERROR = "INTERNAL_ERROR"
+
+
+@dataclass(frozen=True)
+class SchemaLimits:
+    """Guards against expensive documents (values come from settings)."""
+
+    max_depth: int = 10
+    max_aliases: int = 15
+    max_tokens: int = 2000
+    introspection: bool = True
+
+
+def _is_unexpected(error: GraphQLError) -> bool:
+    original = error.original_error
+    return original is not None and not isinstance(original, (DomainError, GraphQLError))
+
+
+def _request_id(execution_context: ExecutionContext | None) -> str | None:
+    context = getattr(execution_context, "context", None)
+    return getattr(context, "request_id", None)
+
+
+class MaskUnexpectedErrors(MaskErrors):
+    """Unexpected exceptions become a generic error carrying the request id; domain errors
+    raised in queries keep their message and gain their stable code."""
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=lambda _: True)
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        original = error.original_error
+        if isinstance(original, DomainError):
+            return GraphQLError(original.message, nodes=error.nodes, source=error.source,
+                                positions=error.positions, path=error.path,
+                                extensions={"code": original.code})
+        if not _is_unexpected(error):
+            return error
+        request_id = _request_id(self.execution_context)
+        return GraphQLError(
+            f"Unexpected error; quote request id {request_id} when reporting it.",
+            nodes=error.nodes, source=error.source, positions=error.positions, path=error.path,
+            extensions={"code": INTERNAL_ERROR, "requestId": request_id},
+        )
+
+
+class LendgraphSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        request_id = _request_id(execution_context)
+        for error in errors:
+            if _is_unexpected(error):
+                log.error("graphql_unexpected_error", request_id=request_id,
+                          path=error.path, exc_info=error.original_error)
+            else:
+                log.info("graphql_refused", request_id=request_id, message=error.message)
+
+
+def build_schema(limits: SchemaLimits, **types: Any) -> strawberry.Schema:
+    """The Lendgraph schema; tests may pass `query`/`mutation` to exercise the same guards."""
+    from schema.root import Mutation, Query
+
+    extensions: list[SchemaExtension | type[SchemaExtension]] = [
+        ParserCache(maxsize=512),
+        ValidationCache(maxsize=512),
+        MaxTokensLimiter(max_token_count=limits.max_tokens),
+        QueryDepthLimiter(max_depth=limits.max_depth),
+        MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+        MaskUnexpectedErrors,
+    ]
+    if not limits.introspection:
+        extensions.append(DisableIntrospection)
+    logging.getLogger("strawberry.execution").disabled = True  # logged by process_errors
+    return LendgraphSchema(
+        query=types.get("query", Query),
+        mutation=types.get("mutation", Mutation),
+        subscription=types.get("subscription"),
+        types=[Money],
+        extensions=extensions,
+        scalar_overrides=SCALAR_OVERRIDES,
+        config=StrawberryConfig(disable_field_suggestions=not limits.introspection),
+    )

@@ -1,0 +1,100 @@
+"""Typed errors: every expected failure is a union member implementing `Error`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import strawberry
+
+from domain import errors as domain
+
+
+@strawberry.interface(description="An expected failure. `code` is stable; `message` is for people.")
+class Error:
+    message: str = strawberry.field(description="What went wrong, in plain words.")
+    code: str = strawberry.field(description="A stable machine-readable code, e.g. INVALID_INPUT.")
+
+
+@strawberry.type(description="One input field that failed validation.")
+class FieldError:
+    field: str = strawberry.field(description="The input field's name.")
+    message: str = strawberry.field(description="Why its value was refused.")
+
+
+@strawberry.type(description="The input was invalid; nothing was changed.")
+class InvalidInputError(Error):
+    fields: list[FieldError] = strawberry.field(description="Every invalid field and why.")
+
+
+@strawberry.type(description="This operation needs a signed-in user.")
+class NotAuthenticatedError(Error):
+    pass
+
+
+@strawberry.type(description="The signed-in user may not do this.")
+class PermissionDeniedError(Error):
+    pass
+
+
+@strawberry.type(description="The username or password is wrong (which one is not said).")
+class InvalidCredentialsError(Error):
+    pass
+
+
+@strawberry.type(description="Sign-in for this username is paused after repeated failures.")
+class TooManyLoginAttemptsError(Error):
+    retry_after_seconds: int = strawberry.field(description="Seconds until sign-in is allowed again.")
+
+
+@strawberry.type(description="The refresh token is invalid, expired, revoked or was reused.")
+class InvalidRefreshTokenError(Error):
+    pass
+
+
+@strawberry.type(description="Another user already has this username.")
+class UsernameTakenError(Error):
+    username: str = strawberry.field(description="The username that is taken.")
+
+
+@strawberry.type(description="The idempotency key was already used for a different request.")
+class IdempotencyConflictError(Error):
+    key: str = strawberry.field(description="The idempotency key that conflicts.")
+
+
+def _invalid_input(error: domain.InvalidInput) -> InvalidInputError:
+    return InvalidInputError(
+        message=error.message, code=error.code,
+        fields=[FieldError(field=p.field, message=p.message) for p in error.problems],
+    )
+
+
+_BUILDERS: dict[type[domain.DomainError], Callable[[Any], Error]] = {
+    domain.InvalidInput: _invalid_input,
+    domain.NotAuthenticated: lambda e: NotAuthenticatedError(message=e.message, code=e.code),
+    domain.PermissionDenied: lambda e: PermissionDeniedError(message=e.message, code=e.code),
+    domain.InvalidCredentials: lambda e: InvalidCredentialsError(message=e.message, code=e.code),
+    domain.TooManyLoginAttempts: lambda e: TooManyLoginAttemptsError(
+        message=e.message, code=e.code, retry_after_seconds=e.retry_after_seconds),
+    domain.InvalidRefreshToken: lambda e: InvalidRefreshTokenError(message=e.message, code=e.code),
+    domain.UsernameTaken: lambda e: UsernameTakenError(
+        message=e.message, code=e.code, username=e.username),
+    domain.IdempotencyConflict: lambda e: IdempotencyConflictError(
+        message=e.message, code=e.code, key=e.key),
+}
+
+
+def to_graphql_error(error: domain.DomainError) -> Error:
+    """The union member for a domain error; an unmapped one is a bug and is raised (masked)."""
+    for cls in type(error).__mro__:
+        builder = _BUILDERS.get(cls)
+        if builder is not None:
+            return builder(error)
+    raise error
+
+
+def outcome(value: Any, success: Callable[[Any], Any]) -> Any:
+    """Map a resolver's outcome to the success type or the typed error."""
+    if isinstance(value, domain.DomainError):
+        return to_graphql_error(value)
+    return success(value)

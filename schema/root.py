@@ -1,0 +1,55 @@
+"""The root operation types: everything a client can ask or do."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+from strawberry import relay
+from strawberry.relay.types import GlobalIDValueError
+
+from resolvers import auth as auth_resolvers
+from resolvers import users as user_resolvers
+from schema.auth import AuthMutations
+from schema.info import Info
+from schema.pagination import Connection, decode_cursor
+from schema.permissions import IsStaff
+from schema.users import UserNode, Viewer, to_node
+
+
+@strawberry.type(description="Everything that can be read.")
+class Query:
+    @strawberry.field(
+        description="Any object by its global id, if the viewer may see it (else null)."
+    )
+    def node(
+        self, info: Info, id: Annotated[relay.GlobalID, strawberry.argument(description="A global id.")]
+    ) -> relay.Node | None:
+        try:
+            return id.resolve_node_sync(info, required=False)
+        except GlobalIDValueError:
+            return None
+
+    @strawberry.field(description="The signed-in user, or null when not signed in.")
+    def me(self, info: Info) -> Viewer | None:
+        user = auth_resolvers.me(info.context)
+        return Viewer(user=user) if user is not None else None
+
+    @strawberry.field(
+        description="All users, oldest first (STAFF only).", permission_classes=[IsStaff]
+    )
+    def users(
+        self,
+        info: Info,
+        first: Annotated[int, strawberry.argument(description="Page size, 1–100.")] = 20,
+        after: Annotated[
+            str | None, strawberry.argument(description="Cursor to start after.")
+        ] = None,
+    ) -> Connection[UserNode]:
+        page = user_resolvers.users_page(info.context, first, decode_cursor(after))
+        return Connection[UserNode].from_page(page, to_node, lambda user: user.id)
+
+
+@strawberry.type(description="Everything that changes state. Each returns a result union.")
+class Mutation(AuthMutations):
+    pass

@@ -1,0 +1,72 @@
+"""Users as GraphQL nodes, and the signed-in viewer."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from strawberry import relay
+
+from domain import users as domain
+from resolvers import users as resolvers
+from schema.info import Info
+
+
+@strawberry.enum(description="What a user may do.")
+class Role(enum.Enum):
+    CUSTOMER = strawberry.enum_value("CUSTOMER", description="A borrower.")
+    PROVIDER = strawberry.enum_value("PROVIDER", description="Puts money in to be lent.")
+    STAFF = strawberry.enum_value("STAFF", description="Bank personnel: configures and sees all.")
+
+
+def _int_ids(node_ids: Iterable[str]) -> list[int | None]:
+    return [int(i) if i.isdigit() else None for i in node_ids]
+
+
+@strawberry.type(name="User", description="Someone who signs in to Lendgraph.")
+class UserNode(relay.Node):
+    user_id: relay.NodeID[int]
+    username: str = strawberry.field(description="Unique sign-in name.")
+    role: Role = strawberry.field(description="What this user may do.")
+    is_active: bool = strawberry.field(description="False once the account is disabled.")
+    created_at: datetime = strawberry.field(description="When the account was created (UTC).")
+
+    @classmethod
+    def from_model(cls, user: domain.User) -> UserNode:
+        assert user.id is not None
+        return cls(
+            user_id=user.id, username=user.username, role=Role(user.role.value),
+            is_active=user.is_active, created_at=user.created_at,
+        )
+
+    @classmethod
+    def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[UserNode | None]:
+        ids = _int_ids(node_ids)
+        found = resolvers.visible_users(info.context, [i for i in ids if i is not None])
+        return [cls.from_model(found[i]) if i in found else None for i in ids]
+
+
+@strawberry.type(description="The signed-in user: who is asking and in which role.")
+class Viewer:
+    user: strawberry.Private[domain.User]
+
+    @strawberry.field(description="Global id of the signed-in user (a `User` node).")
+    def id(self) -> relay.GlobalID:
+        return relay.GlobalID("User", str(self.user.id))
+
+    @strawberry.field(description="The signed-in user's username.")
+    def username(self) -> str:
+        return self.user.username
+
+    @strawberry.field(description="The signed-in user's role.")
+    def role(self) -> Role:
+        return Role(self.user.role.value)
+
+
+def to_node(user: Any) -> UserNode:
+    return UserNode.from_model(user)

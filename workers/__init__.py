@@ -1,0 +1,1 @@
+"""Background work: the Dramatiq broker, outbox relay, actors and the periodic scheduler."""

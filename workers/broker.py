@@ -1,0 +1,26 @@
+"""The Dramatiq broker: Redis in production, an in-process stub when embedded."""
+
+from __future__ import annotations
+
+import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.brokers.stub import StubBroker
+
+from workers.metrics import JobMetrics
+
+# Actors declare themselves on import; until `setup_broker` runs they wait on a stub, never
+# on Dramatiq's implicit default (which would try RabbitMQ).
+dramatiq.set_broker(StubBroker())
+
+
+def setup_broker(redis_url: str | None) -> dramatiq.Broker:
+    """Install the process-wide broker and move every declared actor onto it."""
+    broker: dramatiq.Broker = RedisBroker(url=redis_url) if redis_url else StubBroker()
+    broker.add_middleware(JobMetrics())
+    previous = dramatiq.get_broker()
+    for name in sorted(previous.get_declared_actors()):
+        actor = previous.get_actor(name)
+        actor.broker = broker
+        broker.declare_actor(actor)
+    dramatiq.set_broker(broker)
+    return broker

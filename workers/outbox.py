@@ -1,0 +1,95 @@
+"""Hands committed outbox messages on: jobs to the broker, events to the event hub.
+
+Called right after a commit, and by the relay for whatever is still pending (the broker
+was down, the process died between commit and dispatch). Delivery is at least once;
+consumers dedupe by message id.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import dramatiq
+import structlog
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import Session
+
+from domain.outbox import (
+    MessageKind,
+    PendingMessage,
+    claim_stale_messages,
+    mark_dispatched,
+    mark_failed,
+    pending_messages,
+)
+from domain.ports import EventPublisher
+from domain.tables import utcnow
+from workers.metrics import OUTBOX_DISPATCHED
+
+log = structlog.get_logger(__name__)
+
+
+class OutboxDispatcher:
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        events: EventPublisher,
+        relay_after: timedelta = timedelta(seconds=10),
+    ) -> None:
+        self._sessions = session_factory
+        self._events = events
+        self._relay_after = relay_after
+
+    def _send(self, message: PendingMessage) -> None:
+        if message.kind is MessageKind.EVENT:
+            self._events.publish(message.name, {"messageId": message.id, **message.payload})
+            return
+        broker = dramatiq.get_broker()
+        actor = broker.get_actor(message.name)
+        broker.enqueue(
+            dramatiq.Message(
+                queue_name=actor.queue_name,
+                actor_name=actor.actor_name,
+                args=(),
+                kwargs={"message_id": message.id, **message.payload},
+                options={},
+                message_id=message.id,
+            )
+        )
+
+    def _send_all(self, session: Session, messages: list[PendingMessage]) -> int:
+        sent = []
+        for message in messages:
+            try:
+                self._send(message)
+            except Exception as error:
+                OUTBOX_DISPATCHED.labels(message.kind.value, "failed").inc()
+                log.warning("outbox_dispatch_failed", message_id=message.id,
+                            name=message.name, error=repr(error))
+                mark_failed(session, message.id, repr(error))
+            else:
+                OUTBOX_DISPATCHED.labels(message.kind.value, "sent").inc()
+                sent.append(message.id)
+        mark_dispatched(session, sent, utcnow())
+        session.commit()
+        return len(sent)
+
+    def dispatch(self, ids: list[str]) -> int:
+        """After a commit: send these messages now. Never raises; the relay retries."""
+        try:
+            with self._sessions() as session:
+                return self._send_all(session, pending_messages(session, ids))
+        except Exception:
+            log.exception("outbox_dispatch_aborted", message_ids=ids)
+            return 0
+
+    def relay(self, limit: int = 500) -> int:
+        """Send messages left pending longer than the relay delay; returns how many went."""
+        with self._sessions() as session:
+            messages = claim_stale_messages(session, self._relay_after, utcnow(), limit)
+            if not messages:
+                session.rollback()
+                return 0
+            sent = self._send_all(session, messages)
+        log.info("outbox_relayed", sent=sent, pending=len(messages) - sent)
+        return sent
