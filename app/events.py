@@ -20,7 +20,6 @@ import structlog
 
 log = structlog.get_logger(__name__)
 
-CHANNEL_PREFIX = "lendgraph:events:"
 _OVERFLOW = object()
 
 
@@ -97,16 +96,20 @@ class InMemoryEventHub(LocalFanout):
 class RedisEventHub(LocalFanout):
     """Publishes to Redis; one pattern subscription per process fans events out locally."""
 
-    def __init__(self, url: str, queue_size: int = 100, reconnect_delay: float = 0.5) -> None:
+    def __init__(
+        self, url: str, namespace: str = "lendgraph", queue_size: int = 100,
+        reconnect_delay: float = 0.5,
+    ) -> None:
         super().__init__(queue_size)
         self._url = url
+        self._prefix = f"{namespace}:events:"
         self._publisher = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         self._reconnect_delay = reconnect_delay
         self._listener: asyncio.Task[None] | None = None
         self.connected = asyncio.Event()
 
     def publish(self, topic: str, payload: dict[str, Any]) -> None:
-        self._publisher.publish(CHANNEL_PREFIX + topic, json.dumps(payload, default=str))
+        self._publisher.publish(self._prefix + topic, json.dumps(payload, default=str))
 
     async def start(self) -> None:
         self.bind_loop(asyncio.get_running_loop())
@@ -138,13 +141,13 @@ class RedisEventHub(LocalFanout):
         client = aioredis.Redis.from_url(self._url, socket_connect_timeout=2)
         try:
             async with client.pubsub() as pubsub:
-                await pubsub.psubscribe(CHANNEL_PREFIX + "*")
+                await pubsub.psubscribe(self._prefix + "*")
                 self.connected.set()
                 log.info("event_hub_subscribed")
                 async for message in pubsub.listen():
                     if message.get("type") != "pmessage":
                         continue
-                    topic = message["channel"].decode().removeprefix(CHANNEL_PREFIX)
+                    topic = message["channel"].decode().removeprefix(self._prefix)
                     self.deliver(topic, json.loads(message["data"]))
         finally:
             await client.aclose()
@@ -153,5 +156,5 @@ class RedisEventHub(LocalFanout):
 EventHub = InMemoryEventHub | RedisEventHub
 
 
-def make_event_hub(redis_url: str | None) -> EventHub:
-    return RedisEventHub(redis_url) if redis_url else InMemoryEventHub()
+def make_event_hub(redis_url: str | None, namespace: str = "lendgraph") -> EventHub:
+    return RedisEventHub(redis_url, namespace) if redis_url else InMemoryEventHub()

@@ -40,10 +40,10 @@ class Runtime:
     def build(cls, settings: Settings) -> Runtime:
         engine = make_engine(settings.database_url, pool_size=settings.worker_threads)
         session_factory = make_session_factory(engine)
-        events = make_event_hub(settings.redis_url)
-        broker = setup_broker(settings.redis_url)
+        events = make_event_hub(settings.redis_url, settings.queue_namespace)
+        broker = setup_broker(settings.redis_url, settings.queue_namespace)
         dispatcher = OutboxDispatcher(
-            session_factory, events, relay_after=timedelta(seconds=settings.outbox_relay_seconds)
+            session_factory, broker, events, relay_after=timedelta(seconds=settings.outbox_relay_seconds)
         )
         worker_runtime.install(worker_runtime.WorkerRuntime(session_factory, dispatcher.dispatch))
         return cls(settings, engine, session_factory, events, broker, dispatcher)

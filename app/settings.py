@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     env: Environment = Field(Environment.DEVELOPMENT, alias="LENDGRAPH_ENV")
     database_url: str = Field("sqlite:///./var/lendgraph.db", alias="DATABASE_URL")
     redis_url: str | None = Field(None, alias="REDIS_URL")
+    queue_namespace: str = Field("lendgraph", alias="QUEUE_NAMESPACE")
     allow_sqlite_in_production: bool = Field(False, alias="ALLOW_SQLITE_IN_PRODUCTION")
 
     jwt_secret: str = Field(DEFAULT_SECRET, alias="JWT_SECRET")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import jwt
 
@@ -56,6 +57,16 @@ def issue_access_token(
     return jwt.encode(claims, policy.secret, algorithm=policy.algorithm), expires_at
 
 
+def _check_times(policy: TokenPolicy, claims: dict[str, Any], now: datetime) -> None:
+    moment, leeway = now.timestamp(), policy.leeway.total_seconds()
+    if float(claims["exp"]) <= moment - leeway:
+        raise InvalidAccessToken("token expired")
+    if float(claims["nbf"]) > moment + leeway:
+        raise InvalidAccessToken("token not yet valid")
+    if float(claims["iat"]) > moment + leeway:
+        raise InvalidAccessToken("token issued in the future")
+
+
 def read_access_token(policy: TokenPolicy, token: str, now: datetime) -> AccessClaims:
     """Verify signature, algorithm, issuer, audience and every time claim, or refuse."""
     try:
@@ -65,11 +76,11 @@ def read_access_token(policy: TokenPolicy, token: str, now: datetime) -> AccessC
             algorithms=[policy.algorithm],  # a fixed list: never trust the header's alg
             audience=policy.audience,
             issuer=policy.issuer,
-            leeway=policy.leeway,
-            options={"require": REQUIRED_CLAIMS, "verify_iat": True, "strict_aud": True},
+            # times are checked against the caller's clock below, so rules stay testable
+            options={"require": REQUIRED_CLAIMS, "strict_aud": True, "verify_exp": False,
+                     "verify_nbf": False, "verify_iat": False},
         )
-        if claims["iat"] > (now + policy.leeway).timestamp():
-            raise InvalidAccessToken("token issued in the future")
+        _check_times(policy, claims, now)
         return AccessClaims(
             user_id=int(claims["sub"]),
             role=Role(claims["role"]),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +24,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from domain.errors import DomainError
-from schema.scalars import SCALAR_OVERRIDES, Money
+from schema.scalars import SCALAR_MAP, Money
 
 log = structlog.get_logger("lendgraph.graphql")
 
@@ -90,12 +91,13 @@ def build_schema(limits: SchemaLimits, **types: Any) -> strawberry.Schema:
     """The Lendgraph schema; tests may pass `query`/`mutation` to exercise the same guards."""
     from schema.root import Mutation, Query
 
-    extensions: list[SchemaExtension | type[SchemaExtension]] = [
-        ParserCache(maxsize=512),
-        ValidationCache(maxsize=512),
-        MaxTokensLimiter(max_token_count=limits.max_tokens),
-        QueryDepthLimiter(max_depth=limits.max_depth),
-        MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+    # Factories: a fresh extension per request (the caches themselves are process-wide).
+    extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
+        lambda: ParserCache(maxsize=512),
+        lambda: ValidationCache(maxsize=512),
+        lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
+        lambda: QueryDepthLimiter(max_depth=limits.max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
         MaskUnexpectedErrors,
     ]
     if not limits.introspection:
@@ -107,6 +109,7 @@ def build_schema(limits: SchemaLimits, **types: Any) -> strawberry.Schema:
         subscription=types.get("subscription"),
         types=[Money],
         extensions=extensions,
-        scalar_overrides=SCALAR_OVERRIDES,
-        config=StrawberryConfig(disable_field_suggestions=not limits.introspection),
+        config=StrawberryConfig(
+            scalar_map=SCALAR_MAP, disable_field_suggestions=not limits.introspection
+        ),
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import decimal
-from typing import Any, NewType
+from typing import Any
 
 import strawberry
 from graphql import StringValueNode, ValueNode
@@ -29,7 +29,6 @@ def parse_decimal_literal(node: ValueNode, _variables: Any = None) -> decimal.De
 
 
 DecimalScalar = strawberry.scalar(
-    NewType("Decimal", decimal.Decimal),
     name="Decimal",
     description=(
         "An exact decimal number written as a string, e.g. \"8791.59\". "
@@ -40,7 +39,7 @@ DecimalScalar = strawberry.scalar(
     parse_literal=parse_decimal_literal,
 )
 
-SCALAR_OVERRIDES: dict[object, Any] = {decimal.Decimal: DecimalScalar}
+SCALAR_MAP: dict[object, Any] = {decimal.Decimal: DecimalScalar}
 
 
 @strawberry.type(description="An amount of money in one currency.")

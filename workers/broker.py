@@ -13,9 +13,11 @@ from workers.metrics import JobMetrics
 dramatiq.set_broker(StubBroker())
 
 
-def setup_broker(redis_url: str | None) -> dramatiq.Broker:
+def setup_broker(redis_url: str | None, namespace: str = "lendgraph") -> dramatiq.Broker:
     """Install the process-wide broker and move every declared actor onto it."""
-    broker: dramatiq.Broker = RedisBroker(url=redis_url) if redis_url else StubBroker()
+    broker: dramatiq.Broker = (
+        RedisBroker(url=redis_url, namespace=namespace) if redis_url else StubBroker()
+    )
     broker.add_middleware(JobMetrics())
     previous = dramatiq.get_broker()
     for name in sorted(previous.get_declared_actors()):

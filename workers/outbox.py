@@ -33,10 +33,12 @@ class OutboxDispatcher:
     def __init__(
         self,
         session_factory: sessionmaker[Session],
+        broker: dramatiq.Broker,
         events: EventPublisher,
         relay_after: timedelta = timedelta(seconds=10),
     ) -> None:
         self._sessions = session_factory
+        self._broker = broker
         self._events = events
         self._relay_after = relay_after
 
@@ -44,9 +46,8 @@ class OutboxDispatcher:
         if message.kind is MessageKind.EVENT:
             self._events.publish(message.name, {"messageId": message.id, **message.payload})
             return
-        broker = dramatiq.get_broker()
-        actor = broker.get_actor(message.name)
-        broker.enqueue(
+        actor = self._broker.get_actor(message.name)
+        self._broker.enqueue(
             dramatiq.Message(
                 queue_name=actor.queue_name,
                 actor_name=actor.actor_name,

@@ -1,0 +1,48 @@
+"""Throwaway databases: one per backend per test session, migrated, emptied between tests."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+from sqlmodel import SQLModel
+
+from app.migrations import migrate
+from domain import registry  # noqa: F401
+from tests.services import PG_ADMIN_URL, RUN_ID
+
+
+@contextlib.contextmanager
+def postgres_database() -> Iterator[str]:
+    name = f"lendgraph_test_{RUN_ID}"
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    try:
+        migrate(url)
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@contextlib.contextmanager
+def sqlite_database(folder: Path) -> Iterator[str]:
+    url = f"sqlite:///{folder / 'lendgraph-test.db'}"
+    migrate(url)
+    yield url
+
+
+def empty_all_tables(engine: sa.Engine) -> None:
+    tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                connection.execute(sa.text(f"DELETE FROM {table}"))
