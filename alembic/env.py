@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from alembic import context
 from sqlmodel import SQLModel
 
+from alembic import context
 from app.db import make_engine
 from app.settings import get_settings
 from domain import registry  # noqa: F401 - loads every table into SQLModel.metadata
@@ -29,8 +29,13 @@ def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
 
 
 def run_migrations_offline() -> None:
-    context.configure(url=_url(), target_metadata=target_metadata, literal_binds=True,
-                      render_as_batch=_url().startswith("sqlite"), render_item=_render_item)
+    context.configure(
+        url=_url(),
+        target_metadata=target_metadata,
+        literal_binds=True,
+        render_as_batch=_url().startswith("sqlite"),
+        render_item=_render_item,
+    )
     with context.begin_transaction():
         context.run_migrations()
 

@@ -90,9 +90,12 @@ def create_app(settings: Settings | None = None, schema: Any = None) -> Starlett
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await runtime.events.start()
         runtime.start_embedded()
-        log.info("lendgraph_started", env=settings.env.value,
-                 database=settings.database_url.split("@")[-1],
-                 broker="redis" if settings.redis_url else "embedded")
+        log.info(
+            "lendgraph_started",
+            env=settings.env.value,
+            database=settings.database_url.split("@")[-1],
+            broker="redis" if settings.redis_url else "embedded",
+        )
         try:
             yield
         finally:

@@ -12,9 +12,12 @@ from rich.console import Console
 
 from app.settings import get_settings
 
-cli = typer.Typer(help="Lendgraph: loan management served as a GraphQL API.",
-                  no_args_is_help=True, add_completion=False,
-                  pretty_exceptions_show_locals=False)
+cli = typer.Typer(
+    help="Lendgraph: loan management served as a GraphQL API.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
 console = Console(stderr=True)
 
 
@@ -38,8 +41,16 @@ def serve(
     settings = get_settings()
     if workers > 1 and settings.is_sqlite:
         raise typer.BadParameter("several workers need PostgreSQL (DATABASE_URL)")
-    uvicorn.run("app.asgi:create_app", factory=True, host=host, port=port, workers=workers,
-                log_config=None, proxy_headers=True, ws="websockets")
+    uvicorn.run(
+        "app.asgi:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        proxy_headers=True,
+        ws="websockets",
+    )
 
 
 @cli.command()
@@ -144,8 +155,10 @@ def demo() -> None:
     for item in report.created:
         console.print(f"demo data: created {item}")
     for role, username, password in report.credentials:
-        console.print(f"[bold]demo {role} sign-in:[/bold] username [green]{username}[/green] "
-                      f"password [green]{password}[/green]")
+        console.print(
+            f"[bold]demo {role} sign-in:[/bold] username [green]{username}[/green] "
+            f"password [green]{password}[/green]"
+        )
 
 
 @cli.command("export-schema")
@@ -158,3 +171,7 @@ def export_schema() -> None:
 
 def main() -> None:
     cli()
+
+
+if __name__ == "__main__":
+    main()

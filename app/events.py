@@ -97,7 +97,10 @@ class RedisEventHub(LocalFanout):
     """Publishes to Redis; one pattern subscription per process fans events out locally."""
 
     def __init__(
-        self, url: str, namespace: str = "lendgraph", queue_size: int = 100,
+        self,
+        url: str,
+        namespace: str = "lendgraph",
+        queue_size: int = 100,
         reconnect_delay: float = 0.5,
     ) -> None:
         super().__init__(queue_size)

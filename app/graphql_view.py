@@ -63,12 +63,14 @@ class LendgraphGraphQL(GraphQL[RequestContext, None]):
             response = await self.run(Request(scope=scope, receive=receive))
         except Unauthenticated as error:
             response = JSONResponse(
-                _error_body(str(error), "UNAUTHENTICATED"), status_code=401,
+                _error_body(str(error), "UNAUTHENTICATED"),
+                status_code=401,
                 headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
             )
         except HTTPException as error:
-            response = JSONResponse(_error_body(error.reason, "BAD_REQUEST"),
-                                    status_code=error.status_code)
+            response = JSONResponse(
+                _error_body(error.reason, "BAD_REQUEST"), status_code=error.status_code
+            )
         await response(scope, receive, send)
 
     def viewer_from_authorization(self, header: str | None) -> Viewer | None:
@@ -78,11 +80,13 @@ class LendgraphGraphQL(GraphQL[RequestContext, None]):
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated("Use `Authorization: Bearer <access token>`.")
         try:
-            claims = read_access_token(self.runtime.settings.sign_in_policy().access,
-                                       token.strip(), utcnow())
+            claims = read_access_token(
+                self.runtime.settings.sign_in_policy().access, token.strip(), utcnow()
+            )
         except InvalidAccessToken as error:
-            raise Unauthenticated("The access token is invalid or expired; sign in again "
-                                  "or use refreshToken.") from error
+            raise Unauthenticated(
+                "The access token is invalid or expired; sign in again or use refreshToken."
+            ) from error
         return Viewer(claims.user_id, claims.role, claims.token_id, claims.expires_at)
 
     async def get_context(
@@ -141,8 +145,11 @@ class LendgraphGraphQL(GraphQL[RequestContext, None]):
             raise HTTPException(400, e.as_http_error_reason(request_adapter.method)) from e
         except MissingQueryError as e:
             raise HTTPException(400, "No GraphQL query found in the request") from e
-        metrics.observe(request_data.operation_name, "error" if result.errors else "ok",
-                        time.perf_counter() - started)
+        metrics.observe(
+            request_data.operation_name,
+            "error" if result.errors else "ok",
+            time.perf_counter() - started,
+        )
         return result
 
 

@@ -10,7 +10,9 @@ GRAPHQL_REQUESTS = Counter(
     "lendgraph_graphql_requests_total", "GraphQL operations", ["operation", "outcome"]
 )
 GRAPHQL_LATENCY = Histogram(
-    "lendgraph_graphql_request_seconds", "GraphQL operation latency", ["operation"],
+    "lendgraph_graphql_request_seconds",
+    "GraphQL operation latency",
+    ["operation"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 OUTBOX_PENDING = Gauge("lendgraph_outbox_pending", "Outbox messages not yet dispatched")

@@ -55,7 +55,12 @@ class RequestIdMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            log.info("request", method=scope.get("method", "WS"), path=scope["path"],
-                     status=status["code"], ms=round((time.perf_counter() - started) * 1000, 1))
+            log.info(
+                "request",
+                method=scope.get("method", "WS"),
+                path=scope["path"],
+                status=status["code"],
+                ms=round((time.perf_counter() - started) * 1000, 1),
+            )
             structlog.contextvars.unbind_contextvars("request_id")
             REQUEST_ID.reset(token)

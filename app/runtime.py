@@ -17,6 +17,7 @@ from app.events import EventHub, make_event_hub
 from app.settings import Settings
 from domain import registry  # noqa: F401 - every table is known before the first query
 from workers import runtime as worker_runtime
+from workers.actors import load_actor_modules
 from workers.broker import setup_broker
 from workers.outbox import OutboxDispatcher
 from workers.scheduler import Job, LeaderLock, run_scheduler
@@ -40,10 +41,14 @@ class Runtime:
     def build(cls, settings: Settings) -> Runtime:
         engine = make_engine(settings.database_url, pool_size=settings.worker_threads)
         session_factory = make_session_factory(engine)
+        load_actor_modules(settings.actor_modules)
         events = make_event_hub(settings.redis_url, settings.queue_namespace)
         broker = setup_broker(settings.redis_url, settings.queue_namespace)
         dispatcher = OutboxDispatcher(
-            session_factory, broker, events, relay_after=timedelta(seconds=settings.outbox_relay_seconds)
+            session_factory,
+            broker,
+            events,
+            relay_after=timedelta(seconds=settings.outbox_relay_seconds),
         )
         worker_runtime.install(worker_runtime.WorkerRuntime(session_factory, dispatcher.dispatch))
         return cls(settings, engine, session_factory, events, broker, dispatcher)
@@ -60,7 +65,8 @@ class Runtime:
         self._scheduler = threading.Thread(
             target=run_scheduler,
             args=(LeaderLock(self.engine), self.scheduled_jobs(), self._stop),
-            name="scheduler", daemon=True,
+            name="scheduler",
+            daemon=True,
         )
         self._scheduler.start()
 

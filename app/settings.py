@@ -51,11 +51,14 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1_000_000, ge=1024, alias="MAX_BODY_BYTES")
     worker_threads: int = Field(16, ge=1, le=256, alias="WORKER_THREADS")
     allowed_origins: list[str] = Field(default_factory=list, alias="ALLOWED_ORIGINS")
-    max_subscriptions_per_connection: int = Field(20, ge=1, alias="MAX_SUBSCRIPTIONS_PER_CONNECTION")
+    max_subscriptions_per_connection: int = Field(
+        20, ge=1, alias="MAX_SUBSCRIPTIONS_PER_CONNECTION"
+    )
 
     embedded_worker: bool = Field(True, alias="EMBEDDED_WORKER")
     embedded_scheduler: bool = Field(True, alias="EMBEDDED_SCHEDULER")
     outbox_relay_seconds: int = Field(5, ge=1, alias="OUTBOX_RELAY_SECONDS")
+    actor_modules: list[str] = Field(default_factory=list, alias="ACTOR_MODULES")
     log_level: str = Field("INFO", alias="LOG_LEVEL")
     log_json: bool = Field(True, alias="LOG_JSON")
     metrics_port: int | None = Field(None, alias="METRICS_PORT")

@@ -77,8 +77,13 @@ def read_access_token(policy: TokenPolicy, token: str, now: datetime) -> AccessC
             audience=policy.audience,
             issuer=policy.issuer,
             # times are checked against the caller's clock below, so rules stay testable
-            options={"require": REQUIRED_CLAIMS, "strict_aud": True, "verify_exp": False,
-                     "verify_nbf": False, "verify_iat": False},
+            options={
+                "require": REQUIRED_CLAIMS,
+                "strict_aud": True,
+                "verify_exp": False,
+                "verify_nbf": False,
+                "verify_iat": False,
+            },
         )
         _check_times(policy, claims, now)
         return AccessClaims(

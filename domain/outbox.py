@@ -28,8 +28,12 @@ class MessageKind(enum.StrEnum):
 class OutboxMessage(SQLModel, table=True):
     __tablename__ = "outbox"
     __table_args__ = (
-        sa.Index("ix_outbox_pending", "created_at", sqlite_where=sa.text("dispatched_at IS NULL"),
-                 postgresql_where=sa.text("dispatched_at IS NULL")),
+        sa.Index(
+            "ix_outbox_pending",
+            "created_at",
+            sqlite_where=sa.text("dispatched_at IS NULL"),
+            postgresql_where=sa.text("dispatched_at IS NULL"),
+        ),
     )
 
     id: str = Field(default_factory=lambda: uuid.uuid4().hex, primary_key=True, max_length=32)
@@ -130,7 +134,8 @@ def count_pending(session: Session) -> int:
 def claim_message(session: Session, message_id: str, consumer: str) -> bool:
     """True the first time `consumer` sees `message_id` in a committed transaction."""
     inserted = insert_ignoring_conflicts(
-        session, ProcessedMessage,
+        session,
+        ProcessedMessage,
         [{"message_id": message_id, "consumer": consumer, "processed_at": utcnow()}],
     )
     return inserted == 1

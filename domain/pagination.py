@@ -38,5 +38,6 @@ def page_by_id(
     if after is not None:
         statement = statement.where(col(id_column) > after)
     rows = session.exec(statement.order_by(col(id_column)).limit(first + 1)).all()
-    return Page(items=rows[:first], has_next_page=len(rows) > first,
-                has_previous_page=after is not None)
+    return Page(
+        items=rows[:first], has_next_page=len(rows) > first, has_previous_page=after is not None
+    )

@@ -74,14 +74,19 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _issue(session: Session, policy: SignInPolicy, user: User, family: str, now: datetime) -> IssuedTokens:
+def _issue(
+    session: Session, policy: SignInPolicy, user: User, family: str, now: datetime
+) -> IssuedTokens:
     assert user.id is not None
     refresh = secrets.token_urlsafe(32)
     refresh_expires = now + policy.refresh_ttl
     session.add(
         RefreshToken(
-            token_hash=_digest(refresh), family_id=family, user_id=user.id,
-            issued_at=now, expires_at=refresh_expires,
+            token_hash=_digest(refresh),
+            family_id=family,
+            user_id=user.id,
+            issued_at=now,
+            expires_at=refresh_expires,
         )
     )
     access, access_expires = issue_access_token(policy.access, user.id, user.role, now)
@@ -143,7 +148,9 @@ def refresh(session: Session, policy: SignInPolicy, token: str, now: datetime) -
         raise InvalidRefreshToken()
     if stored.rotated_at is not None:
         _revoke_family(session, stored.family_id, now)
-        raise InvalidRefreshToken("This refresh token was already used; every session it started is now signed out.")
+        raise InvalidRefreshToken(
+            "This refresh token was already used; every session it started is now signed out."
+        )
     user = session.get(User, stored.user_id)
     if user is None or not user.is_active:
         _revoke_family(session, stored.family_id, now)

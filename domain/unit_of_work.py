@@ -14,7 +14,7 @@ from domain.outbox import OutboxMessage
 
 OUTBOX_IDS = "lendgraph.outbox_ids"
 
-AfterCommit = Callable[[list[str]], None]
+AfterCommit = Callable[[list[str]], object]
 
 
 def _remember_outbox_messages(session: Session, flush_context: Any, instances: Any) -> None:

@@ -39,13 +39,9 @@ class User(SQLModel, table=True):
 def validate_new_user(username: str, password: str) -> None:
     problems = []
     if not USERNAME_PATTERN.match(username):
-        problems.append(
-            FieldProblem("username", "3–64 letters, digits or . _ @ - (no spaces)")
-        )
+        problems.append(FieldProblem("username", "3-64 letters, digits or . _ @ - (no spaces)"))
     if len(password) < MIN_PASSWORD_LENGTH:
-        problems.append(
-            FieldProblem("password", f"at least {MIN_PASSWORD_LENGTH} characters")
-        )
+        problems.append(FieldProblem("password", f"at least {MIN_PASSWORD_LENGTH} characters"))
     if problems:
         raise InvalidInput(problems)
 

@@ -40,14 +40,18 @@ class LogoutInput:
 class AuthTokens:
     access_token: str = strawberry.field(
         description="Short-lived JWT; send as `Authorization: Bearer <token>` and in the "
-        "websocket `connection_init` payload as `{\"authorization\": \"Bearer <token>\"}`."
+        'websocket `connection_init` payload as `{"authorization": "Bearer <token>"}`.'
     )
-    access_token_expires_at: datetime = strawberry.field(description="When the access token expires.")
+    access_token_expires_at: datetime = strawberry.field(
+        description="When the access token expires."
+    )
     refresh_token: str = strawberry.field(
         description="Single-use token for `refreshToken`; each use returns a new one. "
         "Reusing an old one signs out every session of its family."
     )
-    refresh_token_expires_at: datetime = strawberry.field(description="When the refresh token expires.")
+    refresh_token_expires_at: datetime = strawberry.field(
+        description="When the refresh token expires."
+    )
     viewer: Viewer = strawberry.field(description="Who is signed in.")
 
     @classmethod

@@ -11,15 +11,16 @@ import strawberry
 import structlog
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
     MaskErrors,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     SchemaExtension,
     ValidationCache,
 )
+from strawberry.extensions.max_aliases import create_validator as alias_rule
+from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
@@ -61,15 +62,23 @@ class MaskUnexpectedErrors(MaskErrors):
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
         if isinstance(original, DomainError):
-            return GraphQLError(original.message, nodes=error.nodes, source=error.source,
-                                positions=error.positions, path=error.path,
-                                extensions={"code": original.code})
+            return GraphQLError(
+                original.message,
+                nodes=error.nodes,
+                source=error.source,
+                positions=error.positions,
+                path=error.path,
+                extensions={"code": original.code},
+            )
         if not _is_unexpected(error):
             return error
         request_id = _request_id(self.execution_context)
         return GraphQLError(
             f"Unexpected error; quote request id {request_id} when reporting it.",
-            nodes=error.nodes, source=error.source, positions=error.positions, path=error.path,
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
             extensions={"code": INTERNAL_ERROR, "requestId": request_id},
         )
 
@@ -81,8 +90,12 @@ class LendgraphSchema(strawberry.Schema):
         request_id = _request_id(execution_context)
         for error in errors:
             if _is_unexpected(error):
-                log.error("graphql_unexpected_error", request_id=request_id,
-                          path=error.path, exc_info=error.original_error)
+                log.error(
+                    "graphql_unexpected_error",
+                    request_id=request_id,
+                    path=error.path,
+                    exc_info=error.original_error,
+                )
             else:
                 log.info("graphql_refused", request_id=request_id, message=error.message)
 
@@ -91,13 +104,14 @@ def build_schema(limits: SchemaLimits, **types: Any) -> strawberry.Schema:
     """The Lendgraph schema; tests may pass `query`/`mutation` to exercise the same guards."""
     from schema.root import Mutation, Query
 
-    # Factories: a fresh extension per request (the caches themselves are process-wide).
+    # A fresh extension per request, but the depth and alias rules are built once: the
+    # validation cache keys on the rule classes, and new classes per request never hit it.
+    limit_rules = [depth_rule(limits.max_depth, None), alias_rule(limits.max_aliases)]
     extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
-        lambda: ParserCache(maxsize=512),
-        lambda: ValidationCache(maxsize=512),
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
-        lambda: QueryDepthLimiter(max_depth=limits.max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+        lambda: ParserCache(maxsize=512),
+        lambda: AddValidationRules(limit_rules),
+        lambda: ValidationCache(maxsize=512),
         MaskUnexpectedErrors,
     ]
     if not limits.introspection:

@@ -44,7 +44,9 @@ class InvalidCredentialsError(Error):
 
 @strawberry.type(description="Sign-in for this username is paused after repeated failures.")
 class TooManyLoginAttemptsError(Error):
-    retry_after_seconds: int = strawberry.field(description="Seconds until sign-in is allowed again.")
+    retry_after_seconds: int = strawberry.field(
+        description="Seconds until sign-in is allowed again."
+    )
 
 
 @strawberry.type(description="The refresh token is invalid, expired, revoked or was reused.")
@@ -64,7 +66,8 @@ class IdempotencyConflictError(Error):
 
 def _invalid_input(error: domain.InvalidInput) -> InvalidInputError:
     return InvalidInputError(
-        message=error.message, code=error.code,
+        message=error.message,
+        code=error.code,
         fields=[FieldError(field=p.field, message=p.message) for p in error.problems],
     )
 
@@ -75,12 +78,15 @@ _BUILDERS: dict[type[domain.DomainError], Callable[[Any], Error]] = {
     domain.PermissionDenied: lambda e: PermissionDeniedError(message=e.message, code=e.code),
     domain.InvalidCredentials: lambda e: InvalidCredentialsError(message=e.message, code=e.code),
     domain.TooManyLoginAttempts: lambda e: TooManyLoginAttemptsError(
-        message=e.message, code=e.code, retry_after_seconds=e.retry_after_seconds),
+        message=e.message, code=e.code, retry_after_seconds=e.retry_after_seconds
+    ),
     domain.InvalidRefreshToken: lambda e: InvalidRefreshTokenError(message=e.message, code=e.code),
     domain.UsernameTaken: lambda e: UsernameTakenError(
-        message=e.message, code=e.code, username=e.username),
+        message=e.message, code=e.code, username=e.username
+    ),
     domain.IdempotencyConflict: lambda e: IdempotencyConflictError(
-        message=e.message, code=e.code, key=e.key),
+        message=e.message, code=e.code, key=e.key
+    ),
 }
 
 

@@ -38,7 +38,9 @@ class PageInfo:
     has_next_page: bool = strawberry.field(description="More items follow this page.")
     has_previous_page: bool = strawberry.field(description="Items precede this page.")
     start_cursor: str | None = strawberry.field(description="Cursor of the first item.")
-    end_cursor: str | None = strawberry.field(description="Cursor of the last item; pass as `after`.")
+    end_cursor: str | None = strawberry.field(
+        description="Cursor of the last item; pass as `after`."
+    )
 
 
 @strawberry.type(description="One item of a page with its cursor.")
@@ -56,7 +58,9 @@ class Connection(Generic[T]):
     def from_page(
         cls, page: Page[Any], to_node: Callable[[Any], T], position: Callable[[Any], int]
     ) -> Connection[T]:
-        edges = [Edge(node=to_node(item), cursor=encode_cursor(position(item))) for item in page.items]
+        edges = [
+            Edge(node=to_node(item), cursor=encode_cursor(position(item))) for item in page.items
+        ]
         return cls(
             edges=edges,
             page_info=PageInfo(

@@ -23,7 +23,9 @@ class Query:
         description="Any object by its global id, if the viewer may see it (else null)."
     )
     def node(
-        self, info: Info, id: Annotated[relay.GlobalID, strawberry.argument(description="A global id.")]
+        self,
+        info: Info,
+        id: Annotated[relay.GlobalID, strawberry.argument(description="A global id.")],
     ) -> relay.Node | None:
         try:
             return id.resolve_node_sync(info, required=False)
@@ -41,7 +43,7 @@ class Query:
     def users(
         self,
         info: Info,
-        first: Annotated[int, strawberry.argument(description="Page size, 1–100.")] = 20,
+        first: Annotated[int, strawberry.argument(description="Page size, 1-100.")] = 20,
         after: Annotated[
             str | None, strawberry.argument(description="Cursor to start after.")
         ] = None,

@@ -18,20 +18,20 @@ def serialize_decimal(value: decimal.Decimal) -> str:
 
 def parse_decimal_value(value: Any) -> decimal.Decimal:
     if not isinstance(value, str):
-        raise ValueError("Decimal values are strings such as \"1050.00\"; numbers are refused")
+        raise ValueError('Decimal values are strings such as "1050.00"; numbers are refused')
     return parse_decimal(value.strip())
 
 
 def parse_decimal_literal(node: ValueNode, _variables: Any = None) -> decimal.Decimal:
     if not isinstance(node, StringValueNode):
-        raise ValueError("Decimal literals are strings such as \"1050.00\"; numbers are refused")
+        raise ValueError('Decimal literals are strings such as "1050.00"; numbers are refused')
     return parse_decimal_value(node.value)
 
 
 DecimalScalar = strawberry.scalar(
     name="Decimal",
     description=(
-        "An exact decimal number written as a string, e.g. \"8791.59\". "
+        'An exact decimal number written as a string, e.g. "8791.59". '
         "JSON numbers are refused so no precision is lost to floating point."
     ),
     serialize=serialize_decimal,

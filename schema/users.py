@@ -38,8 +38,11 @@ class UserNode(relay.Node):
     def from_model(cls, user: domain.User) -> UserNode:
         assert user.id is not None
         return cls(
-            user_id=user.id, username=user.username, role=Role(user.role.value),
-            is_active=user.is_active, created_at=user.created_at,
+            user_id=user.id,
+            username=user.username,
+            role=Role(user.role.value),
+            is_active=user.is_active,
+            created_at=user.created_at,
         )
 
     @classmethod

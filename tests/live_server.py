@@ -26,8 +26,14 @@ class LiveServer:
         self.app = app
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_config=None,
-                                lifespan="on", ws="websockets-sansio")
+        config = uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=self.port,
+            log_config=None,
+            lifespan="on",
+            ws="websockets-sansio",
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -70,14 +76,20 @@ class GraphQLClient:
         self.http = httpx.Client(base_url=base_url, timeout=30)
         self.token: str | None = None
 
-    def execute(self, query: str, variables: dict[str, Any] | None = None,
-                token: str | None = None, headers: dict[str, str] | None = None) -> GraphQLResponse:
+    def execute(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> GraphQLResponse:
         all_headers = dict(headers or {})
         bearer = token if token is not None else self.token
         if bearer:
             all_headers["authorization"] = f"Bearer {bearer}"
-        response = self.http.post("/graphql", json={"query": query, "variables": variables or {}},
-                                  headers=all_headers)
+        response = self.http.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=all_headers
+        )
         return GraphQLResponse(response.status_code, response.json(), response.headers)
 
     def close(self) -> None:

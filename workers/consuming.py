@@ -14,9 +14,7 @@ from workers import runtime
 log = structlog.get_logger(__name__)
 
 
-def consume_once(
-    consumer: str, message_id: str, work: Callable[[Session], Any]
-) -> bool:
+def consume_once(consumer: str, message_id: str, work: Callable[[Session], Any]) -> bool:
     """Run `work` in one transaction with the claim of `message_id`; false if seen before."""
     with runtime.current().unit_of_work() as uow:
         if not claim_message(uow.session, message_id, consumer):

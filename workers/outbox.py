@@ -65,8 +65,12 @@ class OutboxDispatcher:
                 self._send(message)
             except Exception as error:
                 OUTBOX_DISPATCHED.labels(message.kind.value, "failed").inc()
-                log.warning("outbox_dispatch_failed", message_id=message.id,
-                            name=message.name, error=repr(error))
+                log.warning(
+                    "outbox_dispatch_failed",
+                    message_id=message.id,
+                    name=message.name,
+                    error=repr(error),
+                )
                 mark_failed(session, message.id, repr(error))
             else:
                 OUTBOX_DISPATCHED.labels(message.kind.value, "sent").inc()

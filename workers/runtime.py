@@ -15,7 +15,7 @@ from domain.unit_of_work import UnitOfWork
 @dataclass
 class WorkerRuntime:
     session_factory: sessionmaker[Session]
-    after_commit: Callable[[list[str]], None]
+    after_commit: Callable[[list[str]], object]
 
     @contextmanager
     def unit_of_work(self) -> Iterator[UnitOfWork]:

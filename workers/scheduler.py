@@ -70,8 +70,9 @@ def run_scheduler(
         if scheduler is None and lock.acquire():
             scheduler = BackgroundScheduler(timezone="UTC")
             for name, function, seconds in jobs:
-                scheduler.add_job(function, "interval", seconds=seconds, id=name,
-                                  max_instances=1, coalesce=True)
+                scheduler.add_job(
+                    function, "interval", seconds=seconds, id=name, max_instances=1, coalesce=True
+                )
             scheduler.start()
             log.info("scheduler_leader_elected", jobs=[name for name, _, _ in jobs])
         elif scheduler is not None and not lock.still_held():

@@ -28,8 +28,11 @@ def test_an_unexpected_exception_is_masked_and_carries_the_request_id(
     assert error["extensions"] == {"code": "INTERNAL_ERROR", "requestId": request_id}
     assert request_id in error["message"]
     assert "secret" not in str(response.body) and "RuntimeError" not in str(response.body)
-    logged = [r.msg for r in caplog.records if isinstance(r.msg, dict)
-              and r.msg.get("event") == "graphql_unexpected_error"]
+    logged = [
+        r.msg
+        for r in caplog.records
+        if isinstance(r.msg, dict) and r.msg.get("event") == "graphql_unexpected_error"
+    ]
     assert logged and logged[0]["request_id"] == request_id
     assert isinstance(logged[0]["exc_info"], RuntimeError)
 
@@ -39,8 +42,11 @@ def test_a_domain_error_in_a_mutation_is_its_typed_union_member(client: GraphQLC
         'mutation { login(input: {username: "nobody", password: "nothing-here"}) {'
         " __typename ... on Error { code message } } }"
     ).data["login"]
-    assert result == {"__typename": "InvalidCredentialsError", "code": "INVALID_CREDENTIALS",
-                      "message": "Username or password is wrong."}
+    assert result == {
+        "__typename": "InvalidCredentialsError",
+        "code": "INVALID_CREDENTIALS",
+        "message": "Username or password is wrong.",
+    }
 
 
 def test_a_domain_error_in_a_query_keeps_its_message_and_code(

@@ -62,12 +62,16 @@ def test_queries_work_over_get(server: LiveServer, client: GraphQLClient) -> Non
 
 @pytest.mark.parametrize(
     ("content_type", "body"),
-    [("text/plain", b"{ me { id } }"), ("application/x-www-form-urlencoded", b"query=x"),
-     ("application/json", b"{not json")],
+    [
+        ("text/plain", b"{ me { id } }"),
+        ("application/x-www-form-urlencoded", b"query=x"),
+        ("application/json", b"{not json"),
+    ],
 )
 def test_non_json_bodies_are_rejected(server: LiveServer, content_type: str, body: bytes) -> None:
-    response = httpx.post(f"{server.url}/graphql", content=body,
-                          headers={"content-type": content_type})
+    response = httpx.post(
+        f"{server.url}/graphql", content=body, headers={"content-type": content_type}
+    )
     assert response.status_code == 400
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
 
@@ -78,8 +82,10 @@ def test_batched_operations_are_refused(server: LiveServer) -> None:
 
 
 def test_oversized_bodies_are_refused(server: LiveServer) -> None:
-    response = httpx.post(f"{server.url}/graphql",
-                          json={"query": "{ me { id } }", "variables": {"x": "a" * 2_000_000}})
+    response = httpx.post(
+        f"{server.url}/graphql",
+        json={"query": "{ me { id } }", "variables": {"x": "a" * 2_000_000}},
+    )
     assert response.status_code == 413
 
 

@@ -8,7 +8,7 @@ from domain.users import Role
 from tests.live_server import GraphQLClient, LiveServer
 from tests.sql_counter import count_statements
 
-NODE = 'query($id: ID!) { node(id: $id) { __typename ... on User { username role } } }'
+NODE = "query($id: ID!) { node(id: $id) { __typename ... on User { username role } } }"
 PAGE = """
 query($first: Int!, $after: String) {
   users(first: $first, after: $after) {
@@ -47,14 +47,16 @@ def test_ids_of_unknown_types_or_rows_resolve_to_null(
     token = login("boss")["accessToken"]
     assert client.execute(NODE, {"id": gid(999999)}, token=token).data["node"] is None
     assert client.execute(NODE, {"id": str(GlobalID("Nothing", "1"))}, token=token).data == {
-        "node": None}
+        "node": None
+    }
     malformed = client.execute(NODE, {"id": "%%%"}, token=token)
     assert malformed.status == 200 and malformed.errors
     assert malformed.errors[0].get("extensions", {}).get("code") != "INTERNAL_ERROR"
 
 
-def test_pages_walk_every_user_once_in_order(client: GraphQLClient, make_user: Any,
-                                             login: Any) -> None:
+def test_pages_walk_every_user_once_in_order(
+    client: GraphQLClient, make_user: Any, login: Any
+) -> None:
     make_user("boss", Role.STAFF)
     for n in range(6):
         make_user(f"user{n}")

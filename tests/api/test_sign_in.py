@@ -31,8 +31,9 @@ mutation Logout($token: String!) {
 """
 
 
-def test_login_returns_tokens_and_me_names_the_viewer(client: GraphQLClient, make_user: Any,
-                                                      login: Any) -> None:
+def test_login_returns_tokens_and_me_names_the_viewer(
+    client: GraphQLClient, make_user: Any, login: Any
+) -> None:
     make_user("asha", Role.CUSTOMER)
     result = login("asha")
     assert result["__typename"] == "AuthTokens"
@@ -94,17 +95,26 @@ def test_logout_ends_the_session(client: GraphQLClient, make_user: Any, login: A
     make_user("asha")
     token = login("asha")["refreshToken"]
     assert client.execute(LOGOUT, {"token": token}).data["logout"] == {
-        "__typename": "LogoutSuccess", "revoked": True}
+        "__typename": "LogoutSuccess",
+        "revoked": True,
+    }
     assert client.execute(REFRESH, {"token": token}).data["refreshToken"]["code"] == (
-        "INVALID_REFRESH_TOKEN")
+        "INVALID_REFRESH_TOKEN"
+    )
     assert client.execute(LOGOUT, {"token": token}).data["logout"]["revoked"] is False
 
 
 def _forge(**changes: Any) -> str:
     now = datetime.now(UTC)
     claims: dict[str, Any] = {
-        "sub": "1", "role": "STAFF", "iss": "lendgraph", "aud": "lendgraph-api",
-        "iat": now, "nbf": now, "exp": now + timedelta(minutes=5), "jti": "j",
+        "sub": "1",
+        "role": "STAFF",
+        "iss": "lendgraph",
+        "aud": "lendgraph-api",
+        "iat": now,
+        "nbf": now,
+        "exp": now + timedelta(minutes=5),
+        "jti": "j",
     }
     claims.update(changes)
     return jwt.encode(claims, TEST_SECRET, algorithm="HS256")
@@ -116,12 +126,18 @@ def _forge(**changes: Any) -> str:
         pytest.param(_forge(exp=datetime.now(UTC) - timedelta(minutes=1)), id="expired"),
         pytest.param(_forge(aud="other-api"), id="wrong-audience"),
         pytest.param(_forge(iss="evil"), id="wrong-issuer"),
-        pytest.param(jwt.encode({"sub": "1", "role": "STAFF"}, None, algorithm="none"), id="alg-none"),
+        pytest.param(
+            jwt.encode({"sub": "1", "role": "STAFF"}, None, algorithm="none"), id="alg-none"
+        ),
         pytest.param(_forge()[:-4] + "AAAA", id="tampered-signature"),
-        pytest.param(jwt.encode({"sub": "1"}, "another-secret-" * 4, algorithm="HS256"), id="wrong-key"),
+        pytest.param(
+            jwt.encode({"sub": "1"}, "another-secret-" * 4, algorithm="HS256"), id="wrong-key"
+        ),
     ],
 )
-def test_untrustworthy_access_tokens_are_refused_with_401(client: GraphQLClient, token: str) -> None:
+def test_untrustworthy_access_tokens_are_refused_with_401(
+    client: GraphQLClient, token: str
+) -> None:
     response = client.execute(ME, token=token)
     assert response.status == 401
     assert response.errors[0]["extensions"]["code"] == "UNAUTHENTICATED"
@@ -134,13 +150,15 @@ def test_a_tampered_role_claim_does_not_grant_staff(
     make_user("asha")
     header, _, signature = login("asha")["accessToken"].split(".")
     payload = _forge(sub="1", role="STAFF").split(".")[1]
-    response = client.execute("{ users(first: 5) { edges { cursor } } }",
-                              token=f"{header}.{payload}.{signature}")
+    response = client.execute(
+        "{ users(first: 5) { edges { cursor } } }", token=f"{header}.{payload}.{signature}"
+    )
     assert response.status == 401
 
 
-def test_a_disabled_user_is_no_longer_signed_in(client: GraphQLClient, make_user: Any,
-                                                login: Any, server: Any) -> None:
+def test_a_disabled_user_is_no_longer_signed_in(
+    client: GraphQLClient, make_user: Any, login: Any, server: Any
+) -> None:
     from domain.users import User
 
     user_id = make_user("asha")

@@ -11,15 +11,22 @@ from domain.access_tokens import (
 )
 from domain.users import Role
 
-POLICY = TokenPolicy(secret="s" * 48, issuer="lendgraph", audience="lendgraph-api",
-                     ttl=timedelta(minutes=15))
+POLICY = TokenPolicy(
+    secret="s" * 48, issuer="lendgraph", audience="lendgraph-api", ttl=timedelta(minutes=15)
+)
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
 def claims(**changes: object) -> dict[str, object]:
     base: dict[str, object] = {
-        "sub": "7", "role": "STAFF", "iss": "lendgraph", "aud": "lendgraph-api",
-        "iat": NOW, "nbf": NOW, "exp": NOW + timedelta(minutes=15), "jti": "abc",
+        "sub": "7",
+        "role": "STAFF",
+        "iss": "lendgraph",
+        "aud": "lendgraph-api",
+        "iat": NOW,
+        "nbf": NOW,
+        "exp": NOW + timedelta(minutes=15),
+        "jti": "abc",
     }
     base.update(changes)
     return {k: v for k, v in base.items() if v is not None}
@@ -52,7 +59,7 @@ def test_untrustworthy_tokens_are_refused(description: str, token: str) -> None:
 
 def test_a_tampered_payload_is_refused() -> None:
     token, _ = issue_access_token(POLICY, 7, Role.CUSTOMER, NOW)
-    header, payload, signature = token.split(".")
+    header, _payload, signature = token.split(".")
     forged = jwt.encode(claims(role="STAFF"), "x" * 48, "HS256").split(".")[1]
     with pytest.raises(InvalidAccessToken):
         read_access_token(POLICY, f"{header}.{forged}.{signature}", NOW)

@@ -50,20 +50,31 @@ def test_non_numbers_are_refused_with_a_clear_message() -> None:
 def test_allocation_of_rules_section_2_example() -> None:
     # RULES.md §2: funders 300 / 500 / 200; a repayment of 525 splits 157.50 / 262.50 / 105.00
     shares = Money.of("525", "INR").allocate([300, 500, 200])
-    assert shares == [Money.of("157.50", "INR"), Money.of("262.50", "INR"), Money.of("105.00", "INR")]
+    assert shares == [
+        Money.of("157.50", "INR"),
+        Money.of("262.50", "INR"),
+        Money.of("105.00", "INR"),
+    ]
     assert Money.of("1050", "INR").allocate([300, 500, 200]) == [
-        Money.of("315", "INR"), Money.of("525", "INR"), Money.of("210", "INR")]
+        Money.of("315", "INR"),
+        Money.of("525", "INR"),
+        Money.of("210", "INR"),
+    ]
 
 
 def test_allocation_remainder_goes_to_largest_remainder_then_earliest() -> None:
     assert Money.of("0.10", "INR").allocate([1, 1, 1]) == [
-        Money.of("0.04", "INR"), Money.of("0.03", "INR"), Money.of("0.03", "INR")]
+        Money.of("0.04", "INR"),
+        Money.of("0.03", "INR"),
+        Money.of("0.03", "INR"),
+    ]
 
 
 @given(
     minor=st.integers(min_value=0, max_value=10**13),
     weights=st.lists(st.integers(min_value=0, max_value=10**9), min_size=1, max_size=30).filter(
-        lambda w: sum(w) > 0),
+        lambda w: sum(w) > 0
+    ),
 )
 def test_allocation_sums_exactly_and_stays_within_one_unit_of_proportion(
     minor: int, weights: list[int]

@@ -1,0 +1,60 @@
+# Lendgraph — `make run` to try it, `make test` to test it, `make check` before you push.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+CHECK_DB := sqlite:///var/alembic-check.db
+
+.PHONY: install run test check lint format typecheck imports migrations-check schema-check schema bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: install ## migrate, load demo data once, serve GraphiQL on http://127.0.0.1:8000/graphql
+	$(BIN)/lendgraph migrate
+	$(BIN)/lendgraph demo
+	@echo "GraphiQL: http://127.0.0.1:8000/graphql  (Ctrl-C to stop)"
+	$(BIN)/lendgraph serve --host 127.0.0.1 --port 8000
+
+test: install ## the whole suite (PostgreSQL and Redis tests skip locally if absent; fail in CI)
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+typecheck: install
+	$(BIN)/mypy
+
+imports: install
+	$(BIN)/lint-imports
+
+migrations-check: install ## the models and the migrations agree
+	@mkdir -p var && rm -f var/alembic-check.db*
+	$(BIN)/alembic -x url=$(CHECK_DB) upgrade head
+	$(BIN)/alembic -x url=$(CHECK_DB) check
+
+schema-check: install ## the committed schema.graphql is what the code serves
+	@mkdir -p var
+	$(BIN)/lendgraph export-schema > var/schema.graphql
+	diff -u schema.graphql var/schema.graphql
+
+schema: install ## refresh schema.graphql after an intended schema change
+	$(BIN)/lendgraph export-schema > schema.graphql
+
+check: lint typecheck imports migrations-check schema-check test
+
+bench: install
+	$(BIN)/python bench/graphql_throughput.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
