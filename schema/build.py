@@ -10,6 +10,7 @@ from typing import Any
 import strawberry
 import structlog
 from graphql import GraphQLError
+from graphql.validation import ASTValidationRule
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
@@ -106,7 +107,10 @@ def build_schema(limits: SchemaLimits, **types: Any) -> strawberry.Schema:
 
     # A fresh extension per request, but the depth and alias rules are built once: the
     # validation cache keys on the rule classes, and new classes per request never hit it.
-    limit_rules = [depth_rule(limits.max_depth, None), alias_rule(limits.max_aliases)]
+    limit_rules: list[type[ASTValidationRule]] = [
+        depth_rule(limits.max_depth, None),
+        alias_rule(limits.max_aliases),
+    ]
     extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
         lambda: ParserCache(maxsize=512),
