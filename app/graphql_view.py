@@ -9,23 +9,26 @@ from typing import Any
 import anyio
 import structlog
 from cross_web import HTTPException
+from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.exceptions import MissingQueryError
+from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
 from strawberry.http import GraphQLRequestData
 from strawberry.schema import BaseSchema
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET, UnsetType
 
 from app import metrics
 from app.request_ids import current_request_id
 from app.runtime import Runtime
 from domain.access_tokens import InvalidAccessToken, read_access_token
 from domain.tables import utcnow
+from domain.users import User
 from resolvers.context import RequestContext, Viewer
 
 log = structlog.get_logger(__name__)
@@ -103,13 +106,30 @@ class LendgraphGraphQL(GraphQL[RequestContext, None]):
             client_address=request.client.host if request.client else None,
         )
 
+    async def on_ws_connect(self, context: RequestContext) -> UnsetType | dict[str, object] | None:
+        """A websocket signs in once, in `connection_init`: {"authorization": "Bearer <token>"}."""
+        params = context.connection_params or {}
+        header = params.get("authorization") or params.get("Authorization")
+        try:
+            viewer = self.viewer_from_authorization(header if isinstance(header, str) else None)
+        except Unauthenticated as error:
+            raise ConnectionRejectionError({"message": str(error)}) from error
+        if viewer is None or not await anyio.to_thread.run_sync(self._is_active, viewer):
+            raise ConnectionRejectionError({"message": "Send an access token in connection_init."})
+        context.viewer = viewer
+        return UNSET
+
+    def _is_active(self, viewer: Viewer) -> bool:
+        with self.runtime.session_factory() as session:
+            return _user_is_active(session, viewer)
+
     def _execute_in_thread(
         self, request_data: GraphQLRequestData, context: RequestContext, allowed: Any
     ) -> ExecutionResult:
         with self.runtime.session_factory() as session:
             context.session = session
             try:
-                if context.viewer is not None and not _still_active(context):
+                if context.viewer is not None and not _user_is_active(session, context.viewer):
                     context.viewer = None
                 return self.schema.execute_sync(
                     request_data.query,
@@ -146,16 +166,14 @@ class LendgraphGraphQL(GraphQL[RequestContext, None]):
         except MissingQueryError as e:
             raise HTTPException(400, "No GraphQL query found in the request") from e
         metrics.observe(
-            request_data.operation_name,
+            context.operation_name or request_data.operation_name,
             "error" if result.errors else "ok",
             time.perf_counter() - started,
         )
         return result
 
 
-def _still_active(context: RequestContext) -> bool:
-    from domain.users import User
-
-    assert context.viewer is not None
-    user = context.db.get(User, context.viewer.user_id)
-    return user is not None and user.is_active and user.role is context.viewer.role
+def _user_is_active(session: Session, viewer: Viewer) -> bool:
+    """A token outlives nothing: a disabled user or a changed role signs the viewer out."""
+    user = session.get(User, viewer.user_id)
+    return user is not None and user.is_active and user.role is viewer.role

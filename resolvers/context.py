@@ -38,6 +38,8 @@ class RequestContext:
     viewer: Viewer | None = None
     client_address: str | None = None
     session: Session | None = None
+    connection_params: dict[str, Any] | None = None
+    operation_name: str | None = None  # as the document names it, for metrics and logs
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property

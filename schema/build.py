@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,6 +84,16 @@ class MaskUnexpectedErrors(MaskErrors):
         )
 
 
+class RecordOperationName(SchemaExtension):
+    """Tells the request context which operation ran, even when the client did not say."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        context = self.execution_context.context
+        if hasattr(context, "operation_name"):
+            context.operation_name = self.execution_context.operation_name
+
+
 class LendgraphSchema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -117,6 +127,7 @@ def build_schema(limits: SchemaLimits, **types: Any) -> strawberry.Schema:
         lambda: AddValidationRules(limit_rules),
         lambda: ValidationCache(maxsize=512),
         MaskUnexpectedErrors,
+        RecordOperationName,
     ]
     if not limits.introspection:
         extensions.append(DisableIntrospection)
