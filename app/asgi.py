@@ -12,6 +12,7 @@ import structlog
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -47,6 +48,22 @@ def _check_broker(runtime: Runtime) -> str:
 def _pending_outbox(runtime: Runtime) -> int:
     with runtime.session_factory() as session:
         return count_pending(session)
+
+
+def _middleware(settings: Settings) -> list[Middleware]:
+    stack = [Middleware(RequestIdMiddleware)]
+    if settings.allowed_origins:
+        stack.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.allowed_origins,
+                allow_methods=["GET", "POST"],
+                allow_headers=["authorization", "content-type", "x-request-id"],
+                expose_headers=["x-request-id"],
+                max_age=600,
+            )
+        )
+    return stack
 
 
 def create_app(settings: Settings | None = None, schema: Any = None) -> Starlette:
@@ -110,7 +127,7 @@ def create_app(settings: Settings | None = None, schema: Any = None) -> Starlett
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
         ],
-        middleware=[Middleware(RequestIdMiddleware)],
+        middleware=_middleware(settings),
         lifespan=lifespan,
         max_body_size=settings.max_body_bytes,
     )

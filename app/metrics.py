@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import re
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 
 GRAPHQL_REQUESTS = Counter(
     "lendgraph_graphql_requests_total", "GraphQL operations", ["operation", "outcome"]
@@ -15,7 +24,9 @@ GRAPHQL_LATENCY = Histogram(
     ["operation"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
-OUTBOX_PENDING = Gauge("lendgraph_outbox_pending", "Outbox messages not yet dispatched")
+OUTBOX_PENDING = Gauge(
+    "lendgraph_outbox_pending", "Outbox messages not yet dispatched", multiprocess_mode="mostrecent"
+)
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
@@ -33,4 +44,10 @@ def observe(operation: str | None, outcome: str, seconds: float) -> None:
 
 
 def exposition() -> tuple[bytes, str]:
+    """Metrics of this process, or of every process when PROMETHEUS_MULTIPROC_DIR is set
+    (needed with `serve --workers N`, where each scrape reaches one worker)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(), CONTENT_TYPE_LATEST

@@ -16,6 +16,8 @@ from app.db import make_engine, make_session_factory
 from app.events import EventHub, make_event_hub
 from app.settings import Settings
 from domain import registry  # noqa: F401 - every table is known before the first query
+from domain.sign_in import purge_expired
+from domain.tables import utcnow
 from workers import runtime as worker_runtime
 from workers.actors import load_actor_modules
 from workers.broker import setup_broker
@@ -54,7 +56,16 @@ class Runtime:
         return cls(settings, engine, session_factory, events, broker, dispatcher)
 
     def scheduled_jobs(self) -> list[Job]:
-        return [("outbox-relay", self.dispatcher.relay, self.settings.outbox_relay_seconds)]
+        return [
+            ("outbox-relay", self.dispatcher.relay, self.settings.outbox_relay_seconds),
+            ("purge-sign-in-records", self.purge_sign_in_records, 3600),
+        ]
+
+    def purge_sign_in_records(self) -> int:
+        with self.session_factory() as session:
+            purged = purge_expired(session, self.settings.sign_in_policy(), utcnow())
+            session.commit()
+        return purged
 
     def start_worker(self, threads: int = 2) -> dramatiq.Worker:
         self._worker = dramatiq.Worker(self.broker, worker_threads=threads, worker_timeout=100)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlmodel import Field, Session, SQLModel, col, select, update
+from sqlmodel import Field, Session, SQLModel, col, delete, select, update
 
 from domain.access_tokens import TokenPolicy, issue_access_token
 from domain.errors import InvalidCredentials, InvalidRefreshToken, TooManyLoginAttempts
@@ -181,3 +181,17 @@ def active_sessions(session: Session, user_id: int, now: datetime) -> int:
             RefreshToken.expires_at > now,
         )
     ).one()
+
+
+def purge_expired(session: Session, policy: SignInPolicy, now: datetime) -> int:
+    """Forget expired refresh tokens and throttles that no longer hold anything back."""
+    tokens = session.exec(delete(RefreshToken).where(col(RefreshToken.expires_at) < now))
+    throttles = session.exec(
+        delete(LoginThrottle).where(
+            col(LoginThrottle.window_started_at) < now - policy.failure_window,
+            sa.or_(
+                col(LoginThrottle.locked_until).is_(None), col(LoginThrottle.locked_until) < now
+            ),
+        )
+    )
+    return int(tokens.rowcount or 0) + int(throttles.rowcount or 0)

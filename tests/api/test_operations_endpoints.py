@@ -43,3 +43,28 @@ def test_not_ready_while_the_broker_is_unreachable(server_without_redis: LiveSer
     assert body["ready"] is False and body["checks"]["database"] == "ok"
     assert body["checks"]["broker"].startswith("unavailable")
     assert httpx.get(f"{server_without_redis.url}/healthz").status_code == 200
+
+
+@pytest.fixture(scope="module")
+def cors_server(sqlite_url: str) -> Iterator[LiveServer]:
+    settings = make_settings(sqlite_url, ALLOWED_ORIGINS=["https://app.example"])
+    with LiveServer(create_app(settings)) as live:
+        yield live
+
+
+def test_listed_browser_origins_may_call_the_api_and_others_may_not(
+    cors_server: LiveServer,
+) -> None:
+    preflight = {
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "authorization,content-type",
+    }
+    allowed = httpx.options(
+        f"{cors_server.url}/graphql", headers={"origin": "https://app.example", **preflight}
+    )
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == "https://app.example"
+    refused = httpx.options(
+        f"{cors_server.url}/graphql", headers={"origin": "https://evil.example", **preflight}
+    )
+    assert "access-control-allow-origin" not in refused.headers
