@@ -10,6 +10,7 @@ from alembic import context
 from app.db import make_engine
 from app.settings import get_settings
 from domain import registry  # noqa: F401 - loads every table into SQLModel.metadata
+from domain.rates import PercentRate
 from domain.tables import UTCDateTime
 
 target_metadata = SQLModel.metadata
@@ -22,6 +23,8 @@ def _url() -> str:
 def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
+    if type_ == "type" and isinstance(obj, PercentRate):
+        return "sa.BigInteger()"
     if type_ == "type" and type(obj).__name__ == "AutoString":
         length = getattr(obj, "length", None)
         return f"sa.String(length={length})" if length else "sa.String()"

@@ -107,6 +107,7 @@ def create_app(settings: Settings | None = None, schema: Any = None) -> Starlett
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await runtime.events.start()
         runtime.start_embedded()
+        await anyio.to_thread.run_sync(runtime.seed_if_empty)
         log.info(
             "lendgraph_started",
             env=settings.env.value,

@@ -5,11 +5,13 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
+from app.import_cli import generate_sample, imports
 from app.settings import get_settings
 
 cli = typer.Typer(
@@ -19,6 +21,8 @@ cli = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 console = Console(stderr=True)
+cli.add_typer(imports, name="import")
+cli.command("generate-sample")(generate_sample)
 
 
 def _wait_for_signal() -> None:
@@ -39,8 +43,11 @@ def serve(
     import uvicorn
 
     settings = get_settings()
-    if workers > 1 and settings.is_sqlite:
-        raise typer.BadParameter("several workers need PostgreSQL (DATABASE_URL)")
+    if workers > 1 and (settings.is_sqlite or not settings.redis_url):
+        raise typer.BadParameter(
+            "several workers need PostgreSQL and Redis (DATABASE_URL, "
+            "REDIS_URL): embedded jobs and events live in one process"
+        )
     uvicorn.run(
         "app.asgi:create_app",
         factory=True,
@@ -81,6 +88,10 @@ def scheduler() -> None:
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
+    if not settings.redis_url:
+        raise typer.BadParameter(
+            "REDIS_URL is not set: embedded mode runs the scheduler inside `serve`"
+        )
     runtime = Runtime.build(settings)
     runtime.start_scheduler()
     console.print("scheduler running (standby until it holds the leader lock); Ctrl-C to stop")
@@ -143,15 +154,19 @@ def create_user(
 @cli.command()
 def demo() -> None:
     """Load the demo data once and print how to sign in."""
-    from app.db import make_engine, make_session_factory
     from app.demo import load_demo_data
+    from app.logging import configure_logging
+    from app.runtime import Runtime
 
     settings = get_settings()
-    engine = make_engine(settings.database_url, pool_size=1)
+    if settings.is_production:
+        raise typer.BadParameter("demo data is for development (LENDGRAPH_ENV=production)")
+    configure_logging("WARNING", settings.log_json)
+    runtime = Runtime.build(settings)
     try:
-        report = load_demo_data(make_session_factory(engine), settings)
+        report = load_demo_data(runtime, Path("var/demo-sample"))
     finally:
-        engine.dispose()
+        runtime.close()
     for item in report.created:
         console.print(f"demo data: created {item}")
     for role, username, password in report.credentials:

@@ -30,7 +30,12 @@ def make_engine(url: str, pool_size: int = 16) -> Engine:
             from pathlib import Path
 
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
+        engine = create_engine(
+            url,
+            pool_size=pool_size,
+            max_overflow=4,
+            connect_args={"check_same_thread": False, "timeout": 15},
+        )
         event.listen(engine, "connect", _tune_sqlite)
         return engine
     return create_engine(

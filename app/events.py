@@ -56,8 +56,15 @@ class LocalFanout:
     def deliver(self, topic: str, payload: dict[str, Any]) -> None:
         for subscription in list(self._subscriptions.get(topic, ())):
             if not subscription.offer(payload):
-                self._subscriptions[topic].discard(subscription)
+                self._forget(topic, subscription)
                 log.warning("subscriber_too_slow", topic=topic)
+
+    def _forget(self, topic: str, subscription: _Subscription) -> None:
+        subscribers = self._subscriptions.get(topic)
+        if subscribers is not None:
+            subscribers.discard(subscription)
+            if not subscribers:
+                del self._subscriptions[topic]
 
     def deliver_threadsafe(self, topic: str, payload: dict[str, Any]) -> None:
         if self._loop is None or self._loop.is_closed():
@@ -77,7 +84,7 @@ class LocalFanout:
                     raise SubscriberTooSlow(topic)
                 yield item
         finally:
-            self._subscriptions[topic].discard(subscription)
+            self._forget(topic, subscription)
 
 
 class InMemoryEventHub(LocalFanout):
@@ -141,7 +148,9 @@ class RedisEventHub(LocalFanout):
                 delay = self._reconnect_delay
 
     async def _listen_once(self) -> None:
-        client = aioredis.Redis.from_url(self._url, socket_connect_timeout=2)
+        client = aioredis.Redis.from_url(
+            self._url, socket_connect_timeout=2, health_check_interval=15
+        )
         try:
             async with client.pubsub() as pubsub:
                 await pubsub.psubscribe(self._prefix + "*")

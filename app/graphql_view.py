@@ -9,7 +9,8 @@ from typing import Any
 import anyio
 import structlog
 from cross_web import HTTPException
-from sqlmodel import Session
+from graphql import FieldNode, GraphQLError, parse
+from graphql.utilities import get_operation_ast
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -26,10 +27,12 @@ from strawberry.types.unset import UNSET, UnsetType
 from app import metrics
 from app.request_ids import current_request_id
 from app.runtime import Runtime
+from app.websocket import SubscriptionsOnlyHandler
 from domain.access_tokens import InvalidAccessToken, read_access_token
 from domain.tables import utcnow
-from domain.users import User
+from domain.users import is_signed_in
 from resolvers.context import RequestContext, Viewer
+from schema.build import masked_error
 
 log = structlog.get_logger(__name__)
 
@@ -42,7 +45,27 @@ def _error_body(message: str, code: str) -> dict[str, Any]:
     return {"errors": [{"message": message, "extensions": {"code": code}}]}
 
 
+SIGN_IN_FIELDS = frozenset({"login", "refreshToken", "logout", "__typename"})
+
+
+def _only_signs_in(request_data: GraphQLRequestData) -> bool:
+    """True for documents that only call the sign-in mutations (which need no viewer)."""
+    try:
+        operation = get_operation_ast(parse(request_data.query or ""), request_data.operation_name)
+    except GraphQLError:
+        return False
+    if operation is None:
+        return False
+    fields = {
+        selection.name.value if isinstance(selection, FieldNode) else None
+        for selection in operation.selection_set.selections
+    }
+    return bool(fields) and fields <= SIGN_IN_FIELDS
+
+
 class LendgraphGraphQL(GraphQL[RequestContext, None]):
+    graphql_transport_ws_handler_class = SubscriptionsOnlyHandler
+
     def __init__(self, schema: BaseSchema, runtime: Runtime) -> None:
         settings = runtime.settings
         super().__init__(
@@ -95,16 +118,21 @@ class LendgraphGraphQL(GraphQL[RequestContext, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> RequestContext:
-        viewer = None
+        viewer, token_problem = None, None
         if not isinstance(request, WebSocket):
-            viewer = self.viewer_from_authorization(request.headers.get("authorization"))
-        return RequestContext(
+            try:
+                viewer = self.viewer_from_authorization(request.headers.get("authorization"))
+            except Unauthenticated as error:
+                token_problem = error  # refused in execute_single, unless only signing in
+        context = RequestContext(
             request_id=current_request_id(),
             sign_in=self.runtime.settings.sign_in_policy(),
             after_commit=self.runtime.dispatcher.dispatch,
             viewer=viewer,
             client_address=request.client.host if request.client else None,
         )
+        context.extras["token_problem"] = token_problem
+        return context
 
     async def on_ws_connect(self, context: RequestContext) -> UnsetType | dict[str, object] | None:
         """A websocket signs in once, in `connection_init`: {"authorization": "Bearer <token>"}."""
@@ -114,14 +142,16 @@ class LendgraphGraphQL(GraphQL[RequestContext, None]):
             viewer = self.viewer_from_authorization(header if isinstance(header, str) else None)
         except Unauthenticated as error:
             raise ConnectionRejectionError({"message": str(error)}) from error
-        if viewer is None or not await anyio.to_thread.run_sync(self._is_active, viewer):
+        if viewer is None or not await anyio.to_thread.run_sync(
+            self._is_active, viewer, limiter=self.limiter
+        ):
             raise ConnectionRejectionError({"message": "Send an access token in connection_init."})
         context.viewer = viewer
         return UNSET
 
     def _is_active(self, viewer: Viewer) -> bool:
         with self.runtime.session_factory() as session:
-            return _user_is_active(session, viewer)
+            return is_signed_in(session, viewer.user_id, viewer.role)
 
     def _execute_in_thread(
         self, request_data: GraphQLRequestData, context: RequestContext, allowed: Any
@@ -129,7 +159,8 @@ class LendgraphGraphQL(GraphQL[RequestContext, None]):
         with self.runtime.session_factory() as session:
             context.session = session
             try:
-                if context.viewer is not None and not _user_is_active(session, context.viewer):
+                viewer = context.viewer
+                if viewer is not None and not is_signed_in(session, viewer.user_id, viewer.role):
                     context.viewer = None
                 return self.schema.execute_sync(
                     request_data.query,
@@ -154,6 +185,9 @@ class LendgraphGraphQL(GraphQL[RequestContext, None]):
         from strawberry.types.graphql import OperationType
 
         allowed = OperationType.from_http(request_adapter.method)
+        token_problem = context.extras.get("token_problem")
+        if token_problem is not None and not _only_signs_in(request_data):
+            raise token_problem
         started = time.perf_counter()
         try:
             result = await anyio.to_thread.run_sync(
@@ -165,15 +199,12 @@ class LendgraphGraphQL(GraphQL[RequestContext, None]):
             raise HTTPException(400, e.as_http_error_reason(request_adapter.method)) from e
         except MissingQueryError as e:
             raise HTTPException(400, "No GraphQL query found in the request") from e
+        except Exception:
+            log.exception("graphql_unexpected_error", request_id=context.request_id)
+            result = ExecutionResult(data=None, errors=[masked_error(context.request_id)])
         metrics.observe(
             context.operation_name or request_data.operation_name,
             "error" if result.errors else "ok",
             time.perf_counter() - started,
         )
         return result
-
-
-def _user_is_active(session: Session, viewer: Viewer) -> bool:
-    """A token outlives nothing: a disabled user or a changed role signs the viewer out."""
-    user = session.get(User, viewer.user_id)
-    return user is not None and user.is_active and user.role is viewer.role

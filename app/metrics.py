@@ -29,12 +29,20 @@ OUTBOX_PENDING = Gauge(
 )
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+MAX_OPERATION_LABELS = 300  # clients name operations; cap the series they can create
+_seen_labels: set[str] = set()
 
 
 def operation_label(name: str | None) -> str:
     if not name:
         return "anonymous"
-    return name if _NAME.match(name) else "invalid"
+    if not _NAME.match(name):
+        return "invalid"
+    if name not in _seen_labels:
+        if len(_seen_labels) >= MAX_OPERATION_LABELS:
+            return "other"
+        _seen_labels.add(name)
+    return name
 
 
 def observe(operation: str | None, outcome: str, seconds: float) -> None:

@@ -10,14 +10,17 @@ import dramatiq
 import structlog
 from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
-from sqlmodel import Session
+from sqlmodel import Session, func, select
 
 from app.db import make_engine, make_session_factory
 from app.events import EventHub, make_event_hub
 from app.settings import Settings
 from domain import registry  # noqa: F401 - every table is known before the first query
+from domain.customers import Customer
+from domain.outbox import ProcessedMessage, count_pending, emit_job
 from domain.sign_in import purge_expired
 from domain.tables import utcnow
+from domain.unit_of_work import UnitOfWork
 from workers import runtime as worker_runtime
 from workers.actors import load_actor_modules
 from workers.broker import setup_broker
@@ -80,6 +83,42 @@ class Runtime:
             daemon=True,
         )
         self._scheduler.start()
+
+    def run_pending_jobs(self, timeout_seconds: int = 600) -> int:
+        """Embedded mode outside `serve` (CLI commands): run every queued job, now.
+
+        With Redis the worker processes do this; a CLI process only dispatches."""
+        if not self.settings.embedded_broker:
+            return self.dispatcher.relay(limit=10_000, older_than=timedelta(0))
+        worker = self._worker or self.start_worker(threads=2)
+        processed_before = self._processed_count()
+        while True:
+            self.dispatcher.relay(limit=1000, older_than=timedelta(0))
+            for queue in self.broker.get_declared_queues():
+                self.broker.join(queue, timeout=timeout_seconds * 1000)
+            worker.join()
+            with self.session_factory() as session:
+                if count_pending(session) == 0:
+                    break
+        return self._processed_count() - processed_before
+
+    def _processed_count(self) -> int:
+        with self.session_factory() as session:
+            return session.exec(select(func.count()).select_from(ProcessedMessage)).one()
+
+    def seed_if_empty(self) -> bool:
+        """First start with LENDGRAPH_SEED_DIR: queue the import of its files, once."""
+        folder = self.settings.seed_dir
+        if folder is None or not self.settings.seed_on_start:
+            return False
+        with self.session_factory() as session:
+            if session.exec(select(func.count()).select_from(Customer)).one() > 0:
+                return False
+            uow = UnitOfWork(session, self.dispatcher.dispatch)
+            emit_job(session, "seed_from_folder", folder=str(folder.resolve()))
+            uow.commit()
+        log.info("seeding_queued", folder=str(folder))
+        return True
 
     def start_embedded(self) -> None:
         """In embedded mode the worker and scheduler live inside the API process."""

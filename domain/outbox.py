@@ -46,6 +46,9 @@ class OutboxMessage(SQLModel, table=True):
     dispatched_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
     attempts: int = Field(default=0)
     last_error: str | None = Field(default=None, max_length=500)
+    # After a failed send: not before this (exponential backoff, so failing messages
+    # never starve the others).
+    retry_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
 
 
 class ProcessedMessage(SQLModel, table=True):
@@ -66,6 +69,7 @@ class PendingMessage:
     kind: MessageKind
     name: str
     payload: dict[str, Any]
+    attempts: int = 0
 
 
 def emit_job(session: Session, actor_name: str, **payload: Any) -> OutboxMessage:
@@ -80,30 +84,41 @@ def emit_event(session: Session, topic: str, **payload: Any) -> OutboxMessage:
     return message
 
 
+MAX_BACKOFF = timedelta(hours=1)
+
+
 def pending_messages(session: Session, ids: list[str]) -> list[PendingMessage]:
+    """These messages if still undispatched, locked (a relay holding one is skipped)."""
     rows = session.exec(
         select(OutboxMessage)
         .where(col(OutboxMessage.id).in_(ids), col(OutboxMessage.dispatched_at).is_(None))
         .order_by(col(OutboxMessage.created_at), col(OutboxMessage.id))
+        .with_for_update(skip_locked=True)
     ).all()
-    return [PendingMessage(r.id, r.kind, r.name, dict(r.payload)) for r in rows]
+    return [PendingMessage(r.id, r.kind, r.name, dict(r.payload), r.attempts) for r in rows]
 
 
 def claim_stale_messages(
     session: Session, older_than: timedelta, now: datetime, limit: int
 ) -> list[PendingMessage]:
     """Lock (skipping rows another relay holds) messages left undispatched for a while."""
+    due = sa.or_(
+        sa.and_(
+            col(OutboxMessage.retry_at).is_(None), col(OutboxMessage.created_at) <= now - older_than
+        ),
+        col(OutboxMessage.retry_at) <= now,
+    )
     rows = session.exec(
         select(OutboxMessage)
-        .where(
-            col(OutboxMessage.dispatched_at).is_(None),
-            col(OutboxMessage.created_at) <= now - older_than,
+        .where(col(OutboxMessage.dispatched_at).is_(None), due)
+        .order_by(
+            sa.func.coalesce(OutboxMessage.retry_at, OutboxMessage.created_at),
+            col(OutboxMessage.id),
         )
-        .order_by(col(OutboxMessage.created_at), col(OutboxMessage.id))
         .limit(limit)
         .with_for_update(skip_locked=True)
     ).all()
-    return [PendingMessage(r.id, r.kind, r.name, dict(r.payload)) for r in rows]
+    return [PendingMessage(r.id, r.kind, r.name, dict(r.payload), r.attempts) for r in rows]
 
 
 def mark_dispatched(session: Session, ids: list[str], now: datetime) -> None:
@@ -115,11 +130,19 @@ def mark_dispatched(session: Session, ids: list[str], now: datetime) -> None:
         )
 
 
-def mark_failed(session: Session, message_id: str, error: str) -> None:
+def mark_failed(
+    session: Session,
+    message: OutboxMessage | PendingMessage,
+    error: str,
+    now: datetime,
+    attempts: int,
+) -> None:
+    """Count the failure and wait 2^attempts seconds (at most an hour) before the next try."""
+    backoff = min(timedelta(seconds=2 ** min(attempts, 20)), MAX_BACKOFF)
     session.exec(
         update(OutboxMessage)
-        .where(col(OutboxMessage.id) == message_id)
-        .values(attempts=OutboxMessage.attempts + 1, last_error=error[:500])
+        .where(col(OutboxMessage.id) == message.id)
+        .values(attempts=OutboxMessage.attempts + 1, last_error=error[:500], retry_at=now + backoff)
     )
 
 

@@ -1,5 +1,23 @@
 """Every module that defines tables, imported so SQLModel.metadata is complete."""
 
-from domain import outbox, sign_in, users
+from domain import (
+    credit_assessment,
+    customers,
+    importing_runs,
+    loans,
+    outbox,
+    savings,
+    sign_in,
+    users,
+)
 
-TABLE_MODULES = (users, sign_in, outbox)
+TABLE_MODULES = (
+    users,
+    sign_in,
+    outbox,
+    customers,
+    loans,
+    savings,
+    credit_assessment,
+    importing_runs,
+)

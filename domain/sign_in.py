@@ -20,7 +20,7 @@ from domain.access_tokens import TokenPolicy, issue_access_token
 from domain.errors import InvalidCredentials, InvalidRefreshToken, TooManyLoginAttempts
 from domain.passwords import verify_password
 from domain.tables import timestamp_column, utcnow
-from domain.upsert import insert_ignoring_conflicts
+from domain.upsert import upsert
 from domain.users import User, find_user_by_username
 
 
@@ -94,8 +94,14 @@ def _issue(
 
 
 def _locked_throttle(session: Session, username: str, now: datetime) -> LoginThrottle:
-    insert_ignoring_conflicts(
-        session, LoginThrottle, [{"username": username, "failures": 0, "window_started_at": now}]
+    # A no-op update on conflict: the row exists (and is ours to lock) even if a purge
+    # removed it a moment ago.
+    upsert(
+        session,
+        LoginThrottle,
+        [{"username": username, "failures": 0, "window_started_at": now}],
+        key=["username"],
+        update=["username"],
     )
     statement = select(LoginThrottle).where(LoginThrottle.username == username).with_for_update()
     return session.exec(statement).one()

@@ -20,3 +20,22 @@ def insert_ignoring_conflicts(
     statement = module.insert(table).values(list(rows)).on_conflict_do_nothing()
     result = session.exec(statement)
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def upsert(
+    session: Session,
+    table: type[SQLModel],
+    rows: Sequence[dict[str, Any]],
+    key: list[str],
+    update: list[str] | None = None,
+) -> None:
+    """Insert rows, or update the row with the same key (`update` columns, default: all
+    non-key columns)."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    module: Any = postgresql if dialect == "postgresql" else sqlite
+    statement = module.insert(table).values(list(rows))
+    columns = update if update is not None else [n for n in rows[0] if n not in key]
+    updates = {name: statement.excluded[name] for name in columns}
+    session.exec(statement.on_conflict_do_update(index_elements=key, set_=updates))

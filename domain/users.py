@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from domain.errors import FieldProblem, InvalidInput, UsernameTaken
+from domain.pagination import Page, page_by_id
 from domain.passwords import hash_password
 from domain.tables import timestamp_column, utcnow
 
@@ -59,6 +60,25 @@ def create_user(session: Session, username: str, password: str, role: Role) -> U
 
 def find_user_by_username(session: Session, username: str) -> User | None:
     return session.exec(select(User).where(User.username == username)).first()
+
+
+def is_signed_in(session: Session, user_id: int, role: Role) -> bool:
+    """A token outlives nothing: a disabled user, or one whose role changed, is signed out."""
+    user = session.get(User, user_id)
+    return user is not None and user.is_active and user.role is role
+
+
+def users_page(session: Session, first: int, after: int | None) -> Page[User]:
+    return page_by_id(session, select(User), User.id, first, after)
+
+
+def visible_users(
+    session: Session, viewer_id: int, viewer_role: Role, ids: list[int]
+) -> dict[int, User]:
+    """Staff see every user; anyone else only themself."""
+    if viewer_role is not Role.STAFF:
+        ids = [i for i in ids if i == viewer_id]
+    return users_by_ids(session, ids)
 
 
 def users_by_ids(session: Session, ids: list[int]) -> dict[int, User]:

@@ -12,6 +12,7 @@ from resolvers.context import RequestContext
 from resolvers.use_case import run_use_case
 
 MAX_CREDENTIAL_LENGTH = 1024
+MAX_USERNAME_LENGTH = 64
 
 
 def _check_present(**fields: str) -> None:
@@ -27,6 +28,8 @@ def _check_present(**fields: str) -> None:
 def login(context: RequestContext, username: str, password: str) -> IssuedTokens | DomainError:
     def use_case(session: Session) -> IssuedTokens:
         _check_present(username=username, password=password)
+        if len(username) > MAX_USERNAME_LENGTH:
+            raise InvalidInput([FieldProblem("username", "is too long")])
         return sign_in.log_in(session, context.sign_in, username, password, context.now())
 
     return run_use_case(context, use_case)
@@ -49,7 +52,4 @@ def logout(context: RequestContext, refresh_token: str) -> bool | DomainError:
 
 
 def me(context: RequestContext) -> User | None:
-    if context.viewer is None:
-        return None
-    user = context.db.get(User, context.viewer.user_id)
-    return user if user is not None and user.is_active else None
+    return None if context.viewer is None else context.db.get(User, context.viewer.user_id)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from typing import Any, TypeVar
 
 from sqlmodel import Session
 
@@ -12,6 +13,8 @@ from domain.sign_in import SignInPolicy
 from domain.tables import utcnow
 from domain.unit_of_work import AfterCommit, UnitOfWork
 from domain.users import Role
+
+L = TypeVar("L")
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,7 @@ class RequestContext:
     session: Session | None = None
     connection_params: dict[str, Any] | None = None
     operation_name: str | None = None  # as the document names it, for metrics and logs
-    extras: dict[str, Any] = field(default_factory=dict)
+    extras: dict[Any, Any] = field(default_factory=dict)
 
     @property
     def db(self) -> Session:
@@ -53,3 +56,13 @@ class RequestContext:
 
     def now(self) -> datetime:
         return utcnow()
+
+    def today(self) -> date:
+        return self.now().date()
+
+    def loader(self, kind: Callable[[RequestContext], L]) -> L:
+        """The request's one instance of a batch loader (see resolvers.loaders)."""
+        if kind not in self.extras:
+            self.extras[kind] = kind(self)
+        loaded: L = self.extras[kind]
+        return loaded

@@ -89,16 +89,34 @@ LogoutResult = Annotated[
 @strawberry.type
 class AuthMutations:
     @strawberry.mutation(description="Sign in with username and password.")
-    def login(self, info: Info, input: LoginInput) -> LoginResult:
+    def login(
+        self,
+        info: Info,
+        input: Annotated[
+            LoginInput, strawberry.argument(description="Your username and password.")
+        ],
+    ) -> LoginResult:
         result = resolvers.login(info.context, input.username, input.password)
         return outcome(result, AuthTokens.from_tokens)
 
     @strawberry.mutation(description="Exchange a refresh token for new tokens (rotation).")
-    def refresh_token(self, info: Info, input: RefreshTokenInput) -> RefreshTokenResult:
+    def refresh_token(
+        self,
+        info: Info,
+        input: Annotated[
+            RefreshTokenInput, strawberry.argument(description="The refresh token to exchange.")
+        ],
+    ) -> RefreshTokenResult:
         result = resolvers.refresh(info.context, input.refresh_token)
         return outcome(result, AuthTokens.from_tokens)
 
     @strawberry.mutation(description="End a session: its refresh token family is revoked.")
-    def logout(self, info: Info, input: LogoutInput) -> LogoutResult:
+    def logout(
+        self,
+        info: Info,
+        input: Annotated[
+            LogoutInput, strawberry.argument(description="The refresh token of the session to end.")
+        ],
+    ) -> LogoutResult:
         result = resolvers.logout(info.context, input.refresh_token)
         return outcome(result, lambda revoked: LogoutSuccess(revoked=revoked))

@@ -53,6 +53,15 @@ def _request_id(execution_context: ExecutionContext | None) -> str | None:
     return getattr(context, "request_id", None)
 
 
+def masked_error(request_id: str | None, **location: Any) -> GraphQLError:
+    """What a client sees of an unexpected failure: nothing but the request id to quote."""
+    return GraphQLError(
+        f"Unexpected error; quote request id {request_id} when reporting it.",
+        extensions={"code": INTERNAL_ERROR, "requestId": request_id},
+        **location,
+    )
+
+
 class MaskUnexpectedErrors(MaskErrors):
     """Unexpected exceptions become a generic error carrying the request id; domain errors
     raised in queries keep their message and gain their stable code."""

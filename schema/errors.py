@@ -64,6 +64,16 @@ class IdempotencyConflictError(Error):
     key: str = strawberry.field(description="The idempotency key that conflicts.")
 
 
+@strawberry.type(description="Another customer already has this phone number or national id.")
+class DuplicateCustomerError(Error):
+    field: str = strawberry.field(description="Which detail is taken.")
+
+
+@strawberry.type(description="No such customer, or not one the viewer may see.")
+class CustomerNotFoundError(Error):
+    pass
+
+
 def _invalid_input(error: domain.InvalidInput) -> InvalidInputError:
     return InvalidInputError(
         message=error.message,

@@ -17,6 +17,11 @@ T = TypeVar("T")
 _CURSOR_PREFIX = "cursor:"
 
 
+def row_id(text: str) -> int | None:
+    """A row id from a global id's node part; anything but plain ASCII digits is no id."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 19 else None
+
+
 def encode_cursor(position: int) -> str:
     return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{position}".encode()).decode()
 

@@ -11,6 +11,7 @@ from strawberry.relay.types import GlobalIDValueError
 from resolvers import auth as auth_resolvers
 from resolvers import users as user_resolvers
 from schema.auth import AuthMutations
+from schema.customer_operations import CustomerMutations, CustomerQueries
 from schema.info import Info
 from schema.pagination import Connection, decode_cursor
 from schema.permissions import IsStaff
@@ -18,7 +19,7 @@ from schema.users import UserNode, Viewer, to_node
 
 
 @strawberry.type(description="Everything that can be read.")
-class Query:
+class Query(CustomerQueries):
     @strawberry.field(
         description="Any object by its global id, if the viewer may see it (else null)."
     )
@@ -53,5 +54,5 @@ class Query:
 
 
 @strawberry.type(description="Everything that changes state. Each returns a result union.")
-class Mutation(AuthMutations):
+class Mutation(AuthMutations, CustomerMutations):
     pass

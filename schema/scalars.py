@@ -6,7 +6,7 @@ import decimal
 from typing import Any
 
 import strawberry
-from graphql import StringValueNode, ValueNode
+from graphql import GraphQLError, StringValueNode, ValueNode
 
 from domain.money import Money as DomainMoney
 from domain.money import parse_decimal
@@ -16,15 +16,26 @@ def serialize_decimal(value: decimal.Decimal) -> str:
     return format(value, "f")
 
 
+MAX_DIGITS = 30  # far beyond any amount or rate; keeps arithmetic bounded
+NUMBERS_REFUSED = 'Decimal values are strings such as "1050.00"; numbers are refused'
+
+
 def parse_decimal_value(value: Any) -> decimal.Decimal:
+    """Client input: a bad value is the client's mistake, reported as a GraphQL error."""
     if not isinstance(value, str):
-        raise ValueError('Decimal values are strings such as "1050.00"; numbers are refused')
-    return parse_decimal(value.strip())
+        raise GraphQLError(NUMBERS_REFUSED)
+    try:
+        number = parse_decimal(value.strip())
+    except ValueError as error:
+        raise GraphQLError(f"Decimal: {error}") from None
+    if len(number.as_tuple().digits) > MAX_DIGITS or abs(number.adjusted()) > MAX_DIGITS:
+        raise GraphQLError(f"Decimal values have at most {MAX_DIGITS} digits")
+    return number
 
 
 def parse_decimal_literal(node: ValueNode, _variables: Any = None) -> decimal.Decimal:
     if not isinstance(node, StringValueNode):
-        raise ValueError('Decimal literals are strings such as "1050.00"; numbers are refused')
+        raise GraphQLError(NUMBERS_REFUSED)
     return parse_decimal_value(node.value)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry import relay
@@ -13,6 +13,10 @@ from strawberry import relay
 from domain import users as domain
 from resolvers import users as resolvers
 from schema.info import Info
+from schema.pagination import row_id
+
+if TYPE_CHECKING:
+    from schema.customers import CustomerNode
 
 
 @strawberry.enum(description="What a user may do.")
@@ -20,10 +24,6 @@ class Role(enum.Enum):
     CUSTOMER = strawberry.enum_value("CUSTOMER", description="A borrower.")
     PROVIDER = strawberry.enum_value("PROVIDER", description="Puts money in to be lent.")
     STAFF = strawberry.enum_value("STAFF", description="Bank personnel: configures and sees all.")
-
-
-def _int_ids(node_ids: Iterable[str]) -> list[int | None]:
-    return [int(i) if i.isdigit() else None for i in node_ids]
 
 
 @strawberry.type(name="User", description="Someone who signs in to Lendgraph.")
@@ -49,7 +49,7 @@ class UserNode(relay.Node):
     def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[UserNode | None]:
-        ids = _int_ids(node_ids)
+        ids = [row_id(i) for i in node_ids]
         found = resolvers.visible_users(info.context, [i for i in ids if i is not None])
         return [cls.from_model(found[i]) if i in found else None for i in ids]
 
@@ -69,6 +69,16 @@ class Viewer:
     @strawberry.field(description="The signed-in user's role.")
     def role(self) -> Role:
         return Role(self.user.role.value)
+
+    @strawberry.field(description="The signed-in user's customer record, if they are one.")
+    def customer(
+        self, info: Info
+    ) -> Annotated[CustomerNode, strawberry.lazy("schema.customers")] | None:
+        from resolvers.customers import my_customer
+        from schema.customers import CustomerNode
+
+        row = my_customer(info.context)
+        return CustomerNode.from_model(row) if row is not None else None
 
 
 def to_node(user: Any) -> UserNode:

@@ -16,7 +16,9 @@ dramatiq.set_broker(StubBroker())
 def setup_broker(redis_url: str | None, namespace: str = "lendgraph") -> dramatiq.Broker:
     """Install the process-wide broker and move every declared actor onto it."""
     broker: dramatiq.Broker = (
-        RedisBroker(url=redis_url, namespace=namespace) if redis_url else StubBroker()
+        RedisBroker(url=redis_url, namespace=namespace, socket_timeout=5, socket_connect_timeout=5)
+        if redis_url
+        else StubBroker()
     )
     broker.add_middleware(JobMetrics())
     previous = dramatiq.get_broker()

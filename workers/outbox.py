@@ -71,7 +71,7 @@ class OutboxDispatcher:
                     name=message.name,
                     error=repr(error),
                 )
-                mark_failed(session, message.id, repr(error))
+                mark_failed(session, message, repr(error), utcnow(), message.attempts)
             else:
                 OUTBOX_DISPATCHED.labels(message.kind.value, "sent").inc()
                 sent.append(message.id)
@@ -88,10 +88,11 @@ class OutboxDispatcher:
             log.exception("outbox_dispatch_aborted", message_ids=ids)
             return 0
 
-    def relay(self, limit: int = 500) -> int:
+    def relay(self, limit: int = 500, older_than: timedelta | None = None) -> int:
         """Send messages left pending longer than the relay delay; returns how many went."""
+        delay = self._relay_after if older_than is None else older_than
         with self._sessions() as session:
-            messages = claim_stale_messages(session, self._relay_after, utcnow(), limit)
+            messages = claim_stale_messages(session, delay, utcnow(), limit)
             if not messages:
                 session.rollback()
                 return 0

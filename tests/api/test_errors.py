@@ -69,3 +69,35 @@ def test_permission_refusals_have_a_code_and_no_data(
     response = client.execute("{ users { edges { cursor } } }", token=login("asha")["accessToken"])
     assert response.errors[0]["extensions"] == {"code": "PERMISSION_DENIED"}
     assert response.body["data"] is None
+
+
+def test_a_failure_outside_execution_is_masked_too(
+    client: GraphQLClient, make_user: Any, login: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import app.graphql_view
+
+    make_user("asha")
+    token = login("asha")["accessToken"]
+
+    def database_down(*_: Any) -> bool:
+        raise RuntimeError("could not connect to server: secret-host")
+
+    monkeypatch.setattr(app.graphql_view, "is_signed_in", database_down)
+    response = client.execute("{ me { id } }", token=token)
+    assert response.status == 200
+    [error] = response.errors
+    assert error["extensions"] == {
+        "code": "INTERNAL_ERROR",
+        "requestId": response.headers["x-request-id"],
+    }
+    assert "secret-host" not in str(response.body)
+
+
+@pytest.mark.parametrize("literal", ['"ten"', "0.1", '"NaN"', '"1e999999999"'])
+def test_bad_decimal_input_is_the_clients_error(client: GraphQLClient, literal: str) -> None:
+    response = client.execute(
+        'mutation { registerCustomer(input: {firstName: "A", lastName: "B", '
+        f'phone: "9876543210", age: 30, monthlyIncome: {literal}}}) {{ __typename }} }}'
+    )
+    assert response.errors
+    assert all(e.get("extensions", {}).get("code") != "INTERNAL_ERROR" for e in response.errors)

@@ -49,6 +49,8 @@ def test_ids_of_unknown_types_or_rows_resolve_to_null(
     assert client.execute(NODE, {"id": str(GlobalID("Nothing", "1"))}, token=token).data == {
         "node": None
     }
+    superscript = client.execute(NODE, {"id": str(GlobalID("User", "²"))}, token=token)
+    assert superscript.data == {"node": None}
     malformed = client.execute(NODE, {"id": "%%%"}, token=token)
     assert malformed.status == 200 and malformed.errors
     assert malformed.errors[0].get("extensions", {}).get("code") != "INTERNAL_ERROR"

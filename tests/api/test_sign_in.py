@@ -104,7 +104,8 @@ def test_logout_ends_the_session(client: GraphQLClient, make_user: Any, login: A
     assert client.execute(LOGOUT, {"token": token}).data["logout"]["revoked"] is False
 
 
-def _forge(**changes: Any) -> str:
+def _forge(key: str = TEST_SECRET, alg: str = "HS256", **changes: Any) -> str:
+    """A token right in every claim but the ones changed (so only those can be refused)."""
     now = datetime.now(UTC)
     claims: dict[str, Any] = {
         "sub": "1",
@@ -117,7 +118,7 @@ def _forge(**changes: Any) -> str:
         "jti": "j",
     }
     claims.update(changes)
-    return jwt.encode(claims, TEST_SECRET, algorithm="HS256")
+    return jwt.encode(claims, None if alg == "none" else key, algorithm=alg)
 
 
 @pytest.mark.parametrize(
@@ -169,3 +170,32 @@ def test_a_disabled_user_is_no_longer_signed_in(
         session.commit()
     assert client.execute(ME, token=token).data["me"] is None
     assert login("asha")["__typename"] == "InvalidCredentialsError"
+
+
+def test_sign_in_mutations_still_work_with_a_stale_bearer_header(
+    client: GraphQLClient, make_user: Any, login: Any
+) -> None:
+    make_user("asha")
+    stale = _forge(exp=datetime.now(UTC) - timedelta(minutes=1))
+    refresh = login("asha")["refreshToken"]
+    renewed = client.execute(REFRESH, {"token": refresh}, token=stale)
+    assert renewed.status == 200 and renewed.data["refreshToken"]["__typename"] == "AuthTokens"
+    again = client.execute(
+        'mutation { login(input: {username: "asha", password: "correct horse battery"})'
+        " { __typename } }",
+        token=stale,
+    )
+    assert again.data["login"]["__typename"] == "AuthTokens"
+    mixed = client.execute(
+        'mutation { logout(input: {refreshToken: "x"}) { __typename } } query Other { me { id } }',
+        token=stale,
+    )
+    assert mixed.status in (400, 401)
+    assert client.execute(ME, token=stale).status == 401
+
+
+def test_an_overlong_username_is_invalid_input_not_a_crash(
+    client: GraphQLClient, login: Any
+) -> None:
+    result = login("u" * 200, "whatever-long-enough")
+    assert result["__typename"] == "InvalidInputError"

@@ -59,3 +59,23 @@ def test_browser_pages_from_unlisted_origins_cannot_open_the_websocket(server: L
             _ws_url(server), subprotocols=[PROTOCOL], origin="https://evil.example", open_timeout=5
         )
     assert refused.value.response.status_code == 403
+
+
+def test_queries_over_the_websocket_are_pointed_to_http(
+    server: LiveServer, client: GraphQLClient, make_user: Any, login: Any
+) -> None:
+    make_user("asha")
+    token = login("asha")["accessToken"]
+    with connect(_ws_url(server), subprotocols=[PROTOCOL], open_timeout=5) as ws:
+        ws.send(
+            json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}})
+        )
+        assert json.loads(ws.recv(timeout=5))["type"] == "connection_ack"
+        ws.send(
+            json.dumps(
+                {"id": "1", "type": "subscribe", "payload": {"query": "{ me { username } }"}}
+            )
+        )
+        reply = json.loads(ws.recv(timeout=5))
+    assert reply["type"] == "error" and reply["id"] == "1"
+    assert "POST /graphql" in reply["payload"][0]["message"]

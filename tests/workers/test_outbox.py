@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -14,6 +15,7 @@ from sqlmodel import Session, func, select
 
 from app.db import make_engine, make_session_factory
 from domain.outbox import OutboxMessage, ProcessedMessage, emit_event, emit_job
+from domain.tables import utcnow
 from domain.unit_of_work import UnitOfWork
 from tests.databases import empty_all_tables
 from tests.redis_server import PrivateRedis
@@ -143,14 +145,31 @@ def test_a_message_committed_while_redis_is_down_is_delivered_once_it_is_back(
     outbox.emit_and_commit("during outage")  # the commit itself succeeds
     [row] = _outbox_rows(pg_sessions)
     assert row.dispatched_at is None and row.attempts == 1 and row.last_error
-    assert outbox.dispatcher.relay() == 0  # still down: stays pending
+    assert row.retry_at is not None and row.retry_at > row.created_at
+    assert outbox.dispatcher.relay() == 0  # backing off: stays pending
 
     outbox.redis.start()
+    time.sleep(max(0.0, (row.retry_at - utcnow()).total_seconds()) + 0.1)
     assert outbox.dispatcher.relay() == 1
     assert outbox.dispatcher.relay() == 0
     outbox.run_worker_until_idle()
     assert APPLIED == ["during outage"]
     assert _claims(pg_sessions) == 1
+
+
+def test_a_message_that_keeps_failing_backs_off_and_starves_nothing(
+    outbox: Any, pg_sessions: sessionmaker[Session]
+) -> None:
+    with pg_sessions() as session:
+        uow = UnitOfWork(session, outbox.dispatcher.dispatch)
+        broken = emit_job(session, "no_such_actor")
+        uow.commit()
+    outbox.emit_and_commit("healthy")
+    outbox.run_worker_until_idle()
+    assert APPLIED == ["healthy"]
+    rows = {row.id: row for row in _outbox_rows(pg_sessions)}
+    assert rows[broken.id].dispatched_at is None and rows[broken.id].attempts == 1
+    assert outbox.dispatcher.relay() == 0  # not due again yet: the relay does not spin on it
 
 
 def test_events_are_published_after_commit_with_their_message_id(

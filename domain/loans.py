@@ -1,0 +1,110 @@
+"""Loans: money lent to a customer. Imported historic loans and originated ones share numbers.
+
+Loan numbers are integers shown to people. Imported loans keep their original numbers; new
+numbers come from a sequence that always starts above the highest number in use.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlmodel import Field, Session, SQLModel, col, func, select
+
+from domain.money import Money
+from domain.rates import PercentRate
+from domain.tables import timestamp_column, utcnow
+
+LOAN_NUMBER_SEQUENCE = sa.Sequence("loan_numbers", metadata=SQLModel.metadata)
+
+
+class LoanStatus(enum.StrEnum):
+    PENDING = "PENDING"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+    FAILED = "FAILED"
+    ACTIVE = "ACTIVE"
+    PAID = "PAID"
+
+
+class LoanOrigin(enum.StrEnum):
+    IMPORTED = "IMPORTED"
+    ORIGINATED = "ORIGINATED"
+
+
+class Loan(SQLModel, table=True):
+    __tablename__ = "loans"
+    __table_args__ = (
+        sa.CheckConstraint("principal_minor > 0", name="positive_principal"),
+        sa.CheckConstraint("tenure_months > 0", name="positive_tenure"),
+        sa.CheckConstraint("emis_paid_on_time >= 0", name="non_negative_emis_paid"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: int = Field(sa_type=sa.BigInteger, sa_column_kwargs={"unique": True, "nullable": False})
+    customer_id: int = Field(foreign_key="customers.id", index=True)
+    currency: str = Field(default="INR", max_length=3)
+    principal_minor: int = Field(sa_type=sa.BigInteger)
+    interest_rate: Decimal = Field(sa_type=PercentRate)
+    tenure_months: int
+    installment_minor: int = Field(sa_type=sa.BigInteger)
+    emis_paid_on_time: int = 0
+    start_date: date
+    end_date: date
+    status: LoanStatus = Field(
+        sa_type=sa.Enum(LoanStatus, name="loan_status", native_enum=False, length=16)
+    )
+    origin: LoanOrigin = Field(
+        sa_type=sa.Enum(LoanOrigin, name="loan_origin", native_enum=False, length=16)
+    )
+    created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
+
+    @property
+    def principal(self) -> Money:
+        return Money.from_minor(self.principal_minor, self.currency)
+
+    @property
+    def installment(self) -> Money:
+        return Money.from_minor(self.installment_minor, self.currency)
+
+    def is_current(self, today: date) -> bool:
+        """Not yet ended (RULES.md §1: current loans count against the approved limit)."""
+        return self.end_date >= today and self.status not in (
+            LoanStatus.PAID,
+            LoanStatus.REJECTED,
+            LoanStatus.FAILED,
+        )
+
+
+def next_loan_number(session: Session) -> int:
+    """A fresh loan number, never one an imported or earlier loan holds."""
+    if session.get_bind().dialect.name == "postgresql":
+        return int(session.exec(select(LOAN_NUMBER_SEQUENCE.next_value())).one())
+    highest = session.exec(select(func.max(Loan.number))).one()
+    return int(highest or 0) + 1
+
+
+def advance_loan_numbers(session: Session) -> None:
+    """After an import: move the number sequence past every number now in use."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.exec(
+            sa.text(
+                "SELECT setval('loan_numbers', GREATEST("
+                "(SELECT COALESCE(MAX(number), 0) FROM loans),"
+                " (SELECT last_value FROM loan_numbers)))"
+            )
+        )  # type: ignore[call-overload]
+
+
+def loans_of_customers(session: Session, customer_ids: list[int]) -> dict[int, list[Loan]]:
+    """Every loan of each customer, in one query."""
+    grouped: dict[int, list[Loan]] = {cid: [] for cid in customer_ids}
+    if customer_ids:
+        rows = session.exec(
+            select(Loan).where(col(Loan.customer_id).in_(customer_ids)).order_by(col(Loan.id))
+        ).all()
+        for loan in rows:
+            grouped[loan.customer_id].append(loan)
+    return grouped

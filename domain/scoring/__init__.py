@@ -1,0 +1,1 @@
+"""Credit scores: how creditworthy a customer is, each explained by its components."""

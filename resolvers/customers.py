@@ -1,0 +1,65 @@
+"""Customer registration, profile changes and lookups, with who-may-see-whom."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from domain import customers as domain
+from domain.credit_assessment import CreditAssessment
+from domain.customers import Customer, CustomerNotFound, ProfileChange, Registration
+from domain.errors import DomainError
+from domain.pagination import Page
+from domain.users import Role, User
+from resolvers.context import RequestContext
+from resolvers.loaders import CreditAssessmentLoader
+from resolvers.use_case import require_viewer, run_use_case
+
+
+def register(context: RequestContext, form: Registration) -> Customer | DomainError:
+    def use_case(session: Session) -> Customer:
+        by = session.get(User, context.viewer.user_id) if context.viewer else None
+        return domain.register_customer(session, form, context.today(), by)
+
+    return run_use_case(context, use_case)
+
+
+def update_my_profile(context: RequestContext, change: ProfileChange) -> Customer | DomainError:
+    def use_case(session: Session) -> Customer:
+        viewer = require_viewer(context)
+        customer = domain.customer_of_user(session, viewer.user_id)
+        if customer is None:
+            raise CustomerNotFound()
+        return domain.update_profile(session, customer, change)
+
+    return run_use_case(context, use_case)
+
+
+def customers_page(
+    context: RequestContext, search: str | None, first: int, after: int | None
+) -> Page[Customer]:
+    require_viewer(context, Role.STAFF)
+    page = domain.search_customers(context.db, search, first, after)
+    context.loader(CreditAssessmentLoader).prime(list(page.items))
+    return page
+
+
+def visible_customers(context: RequestContext, ids: list[int]) -> dict[int, Customer]:
+    """The customers among `ids` the viewer may see: staff all, a customer only themself."""
+    viewer = context.viewer
+    if viewer is None:
+        return {}
+    found = domain.customers_by_ids(context.db, ids)
+    if viewer.role is not Role.STAFF:
+        found = {i: c for i, c in found.items() if c.user_id == viewer.user_id}
+    context.loader(CreditAssessmentLoader).prime(list(found.values()))
+    return found
+
+
+def my_customer(context: RequestContext) -> Customer | None:
+    if context.viewer is None:
+        return None
+    return domain.customer_of_user(context.db, context.viewer.user_id)
+
+
+def credit_assessment(context: RequestContext, customer: Customer) -> CreditAssessment:
+    return context.loader(CreditAssessmentLoader).load(customer)

@@ -1,0 +1,186 @@
+"""Registering customers, changing one's profile, and finding customers."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated
+
+import strawberry
+from strawberry import relay
+
+from domain import customers as domain
+from domain.money import Money as DomainMoney
+from resolvers import customers as resolvers
+from schema.customers import CustomerNode, IdType, to_node
+from schema.errors import (
+    CustomerNotFoundError,
+    DuplicateCustomerError,
+    InvalidInputError,
+    NotAuthenticatedError,
+    PermissionDeniedError,
+    UsernameTakenError,
+    outcome,
+)
+from schema.info import Info
+from schema.pagination import Connection, decode_cursor, row_id
+from schema.permissions import IsStaff
+
+
+def _money(amount: Decimal | None, currency: str) -> DomainMoney | None:
+    return None if amount is None else DomainMoney(amount, currency)
+
+
+@strawberry.input(description="A new customer. Staff register others; anyone may sign up.")
+class RegisterCustomerInput:
+    first_name: str = strawberry.field(description="Given name.")
+    last_name: str = strawberry.field(description="Family name.")
+    phone: str = strawberry.field(description="Mobile number, 7-15 digits, optional +.")
+    age: int | None = strawberry.field(default=None, description="Age (18-100), or give a DOB.")
+    date_of_birth: date | None = strawberry.field(default=None, description="Date of birth.")
+    email: str | None = strawberry.field(default=None, description="Email address.")
+    national_id: str | None = strawberry.field(
+        default=None, description="National id as the bank's files carry it (6-64 characters)."
+    )
+    id_type: IdType | None = strawberry.field(
+        default=None, description="Kind of national id; AADHAR when omitted."
+    )
+    monthly_income: Decimal | None = strawberry.field(
+        default=None, description="Monthly income (or give annualIncome)."
+    )
+    annual_income: Decimal | None = strawberry.field(
+        default=None, description="Annual income; converted to monthly (÷ 12)."
+    )
+    currency: str = strawberry.field(default="INR", description="Currency of the income.")
+    username: str | None = strawberry.field(
+        default=None, description="Self sign-up only: the new account's username."
+    )
+    password: str | None = strawberry.field(
+        default=None, description="Self sign-up only: the new account's password (10+ chars)."
+    )
+
+    def to_domain(self) -> domain.Registration:
+        return domain.Registration(
+            first_name=self.first_name,
+            last_name=self.last_name,
+            phone=self.phone,
+            age=self.age,
+            date_of_birth=self.date_of_birth,
+            email=self.email,
+            national_id=self.national_id,
+            id_type=domain.IdType(self.id_type.name) if self.id_type else None,
+            monthly_income=_money(self.monthly_income, self.currency),
+            annual_income=_money(self.annual_income, self.currency),
+            username=self.username,
+            password=self.password,
+        )
+
+
+@strawberry.input(description="Contact details and income the customer changes themself.")
+class UpdateMyProfileInput:
+    phone: str | None = strawberry.field(default=None, description="New mobile number.")
+    email: str | None = strawberry.field(default=None, description="New email address.")
+    monthly_income: Decimal | None = strawberry.field(
+        default=None, description="New monthly income; the approved limit is recomputed."
+    )
+    annual_income: Decimal | None = strawberry.field(
+        default=None, description="New annual income (÷ 12); the approved limit is recomputed."
+    )
+    currency: str = strawberry.field(default="INR", description="Currency of the income.")
+
+    def to_domain(self) -> domain.ProfileChange:
+        return domain.ProfileChange(
+            phone=self.phone,
+            email=self.email,
+            monthly_income=_money(self.monthly_income, self.currency),
+            annual_income=_money(self.annual_income, self.currency),
+        )
+
+
+@strawberry.type(description="The customer was registered.")
+class RegisterCustomerSuccess:
+    customer: CustomerNode = strawberry.field(description="The new customer.")
+
+
+@strawberry.type(description="The profile was changed.")
+class UpdateMyProfileSuccess:
+    customer: CustomerNode = strawberry.field(description="The customer as changed.")
+
+
+RegisterCustomerResult = Annotated[
+    RegisterCustomerSuccess
+    | InvalidInputError
+    | DuplicateCustomerError
+    | UsernameTakenError
+    | PermissionDeniedError,
+    strawberry.union("RegisterCustomerResult", description="The customer, or why not."),
+]
+UpdateMyProfileResult = Annotated[
+    UpdateMyProfileSuccess
+    | InvalidInputError
+    | DuplicateCustomerError
+    | NotAuthenticatedError
+    | CustomerNotFoundError,
+    strawberry.union("UpdateMyProfileResult", description="The changed profile, or why not."),
+]
+
+
+@strawberry.type
+class CustomerMutations:
+    @strawberry.mutation(
+        description="Register a customer. Signed out: self sign-up, also creating a CUSTOMER "
+        "account from username and password. STAFF: on the customer's behalf, no account. "
+        "The approved limit is 36 × monthly income to the lakh; a transaction score is "
+        "computed in the background when the national id has savings transactions."
+    )
+    def register_customer(
+        self,
+        info: Info,
+        input: Annotated[
+            RegisterCustomerInput, strawberry.argument(description="The new customer's details.")
+        ],
+    ) -> RegisterCustomerResult:
+        result = resolvers.register(info.context, input.to_domain())
+        return outcome(result, lambda c: RegisterCustomerSuccess(customer=to_node(c)))
+
+    @strawberry.mutation(description="Change the signed-in customer's contact details or income.")
+    def update_my_profile(
+        self,
+        info: Info,
+        input: Annotated[
+            UpdateMyProfileInput,
+            strawberry.argument(description="The details to change; omitted ones stay."),
+        ],
+    ) -> UpdateMyProfileResult:
+        result = resolvers.update_my_profile(info.context, input.to_domain())
+        return outcome(result, lambda c: UpdateMyProfileSuccess(customer=to_node(c)))
+
+
+@strawberry.type
+class CustomerQueries:
+    @strawberry.field(
+        description="Customers, oldest first, optionally searched by name, phone, national id "
+        "or customer number (STAFF only).",
+        permission_classes=[IsStaff],
+    )
+    def customers(
+        self,
+        info: Info,
+        first: Annotated[int, strawberry.argument(description="Page size, 1-100.")] = 20,
+        after: Annotated[
+            str | None, strawberry.argument(description="Cursor to start after.")
+        ] = None,
+        search: Annotated[str | None, strawberry.argument(description="Text to look for.")] = None,
+    ) -> Connection[CustomerNode]:
+        page = resolvers.customers_page(info.context, search, first, decode_cursor(after))
+        return Connection[CustomerNode].from_page(page, to_node, lambda c: c.id)
+
+    @strawberry.field(description="One customer by global id: STAFF any, a customer themself.")
+    def customer(
+        self, info: Info, id: Annotated[relay.GlobalID, strawberry.argument(description="Id.")]
+    ) -> CustomerNode | None:
+        wanted = row_id(id.node_id) if id.type_name == "Customer" else None
+        if wanted is None:
+            return None
+        row = resolvers.visible_customers(info.context, [wanted]).get(wanted)
+        return to_node(row) if row is not None else None
