@@ -33,6 +33,11 @@ def _print_summary(run: ImportRun, report: Path | None) -> None:
         table.add_column(column, justify="right")
     table.add_row(str(run.read), str(run.imported), str(run.skipped), str(run.failed))
     console.print(table)
+    console.print(
+        f"summary: read {run.read}, imported {run.imported}, skipped {run.skipped}, "
+        f"failed {run.failed}",
+        highlight=False,
+    )
     for error in run.errors[:20]:
         console.print(f"  row {error['row']}: {error['reason']}")
     if run.failed > 20:

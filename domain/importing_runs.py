@@ -8,8 +8,9 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import JSON, Field, SQLModel
+from sqlmodel import JSON, Field, Session, SQLModel, select
 
+from domain.pagination import Page, page_by_id
 from domain.tables import timestamp_column, utcnow
 
 MAX_STORED_ERRORS = 1000
@@ -86,3 +87,8 @@ class ImportRun(SQLModel, table=True):
         self.status = status
         if status is not ImportStatus.RUNNING:
             self.finished_at = now
+
+
+def import_runs_page(session: Session, first: int, after: int | None) -> Page[ImportRun]:
+    """Import runs, oldest first like every list here."""
+    return page_by_id(session, select(ImportRun), ImportRun.id, first, after)

@@ -8,6 +8,7 @@ from typing import Any
 import strawberry
 
 from domain import errors as domain
+from domain.customers import CustomerNotFound, DuplicateCustomer
 
 
 @strawberry.interface(description="An expected failure. `code` is stable; `message` is for people.")
@@ -97,6 +98,10 @@ _BUILDERS: dict[type[domain.DomainError], Callable[[Any], Error]] = {
     domain.IdempotencyConflict: lambda e: IdempotencyConflictError(
         message=e.message, code=e.code, key=e.key
     ),
+    DuplicateCustomer: lambda e: DuplicateCustomerError(
+        message=e.message, code=e.code, field=e.field
+    ),
+    CustomerNotFound: lambda e: CustomerNotFoundError(message=e.message, code=e.code),
 }
 
 

@@ -12,6 +12,7 @@ from resolvers import auth as auth_resolvers
 from resolvers import users as user_resolvers
 from schema.auth import AuthMutations
 from schema.customer_operations import CustomerMutations, CustomerQueries
+from schema.imports import ImportQueries
 from schema.info import Info
 from schema.pagination import Connection, decode_cursor
 from schema.permissions import IsStaff
@@ -19,7 +20,7 @@ from schema.users import UserNode, Viewer, to_node
 
 
 @strawberry.type(description="Everything that can be read.")
-class Query(CustomerQueries):
+class Query(CustomerQueries, ImportQueries):
     @strawberry.field(
         description="Any object by its global id, if the viewer may see it (else null)."
     )

@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -49,6 +50,15 @@ class LiveServer:
                 raise RuntimeError("the test server did not start")
             time.sleep(0.05)
         return self
+
+    def settle(self) -> None:
+        """Wait until the embedded worker has run every job queued so far."""
+        runtime = self.runtime
+        runtime.dispatcher.relay(limit=10_000, older_than=timedelta(0))
+        for queue in runtime.broker.get_declared_queues():
+            runtime.broker.join(queue, timeout=30_000)
+        if runtime._worker is not None:
+            runtime._worker.join()
 
     def __exit__(self, *_: Any) -> None:
         self.server.should_exit = True

@@ -1,0 +1,85 @@
+"""`lendgraph generate-sample` and `lendgraph import` as an operator runs them."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from openpyxl import Workbook
+
+LENDGRAPH = [sys.executable, "-m", "app.cli"]
+
+
+def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*LENDGRAPH, *args], capture_output=True, text=True, env=env, timeout=300, check=False
+    )
+
+
+def test_generate_then_import_from_the_command_line_twice(tmp_path: Path) -> None:
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "COLUMNS": "120"}
+    assert run(["migrate"], env).returncode == 0
+    generated = run(
+        [
+            "generate-sample",
+            "--out",
+            str(tmp_path / "files"),
+            "--customers",
+            "300",
+            "--loans",
+            "800",
+            "--transactions",
+            "5000",
+        ],
+        env,
+    )
+    assert generated.returncode == 0, generated.stderr
+    files = tmp_path / "files"
+    for kind, name, rows in (
+        ("customers", "customer_data.xlsx", "300"),
+        ("loans", "loan_data.xlsx", "800"),
+        ("transactions", "transactions.csv", "5000"),
+    ):
+        first = run(["import", kind, str(files / name)], env)
+        assert first.returncode == 0, first.stderr
+        assert f"summary: read {rows}, imported {rows}, skipped 0, failed 0" in first.stderr
+        again = run(["import", kind, str(files / name)], env)
+        assert again.returncode == 0
+        assert f"summary: read {rows}, imported 0, skipped {rows}, failed 0" in again.stderr
+
+
+def test_a_file_with_wrong_headers_is_refused_with_the_expected_ones(tmp_path: Path) -> None:
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "COLUMNS": "200"}
+    assert run(["migrate"], env).returncode == 0
+    book = Workbook()
+    book.active.append(("Name", "Phone"))
+    book.save(tmp_path / "wrong.xlsx")
+    refused = run(["import", "customers", str(tmp_path / "wrong.xlsx")], env)
+    assert refused.returncode == 2
+    assert "expected the headers: Customer ID, First Name" in " ".join(refused.stderr.split())
+
+
+def test_refused_rows_can_be_written_to_a_report(tmp_path: Path) -> None:
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
+    assert run(["migrate"], env).returncode == 0
+    book = Workbook()
+    book.active.append(
+        (
+            "Customer ID",
+            "First Name",
+            "Last Name",
+            "Age",
+            "Phone Number",
+            "Monthly Salary",
+            "Approved Limit",
+        )
+    )
+    book.active.append((1, "Asha", "Rao", 30, "9800000001", 50000, 1800000))
+    book.active.append((2, "Ravi", "Nair", "old", "9800000002", "lots", 1800000))
+    book.save(tmp_path / "customers.xlsx")
+    report = tmp_path / "refused.csv"
+    done = run(
+        ["import", "customers", str(tmp_path / "customers.xlsx"), "--report", str(report)], env
+    )
+    assert done.returncode == 0, done.stderr
+    assert report.read_text().splitlines() == ["row,reason", "3,\"Age is not a number: 'old'\""]

@@ -1,0 +1,137 @@
+"""Known answers from RULES.md §1 and §4, and the direction of every score component."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from domain.customer_rules import approved_limit, monthly_from_annual
+from domain.money import Money
+from domain.scoring.loan_history import NEUTRAL_SCORE, LoanRecord, loan_history_score
+from domain.scoring.transactions import transaction_score
+
+TODAY = date(2026, 11, 23)
+
+
+@pytest.mark.parametrize(
+    ("salary", "limit"),
+    [("23000", "800000"), ("50000", "1800000"), ("55000", "2000000"), ("12500", "500000")],
+)
+def test_approved_limit_is_36_salaries_to_the_nearest_lakh(salary: str, limit: str) -> None:
+    assert approved_limit(Money.of(salary, "INR")) == Money.of(limit, "INR")
+
+
+def test_annual_income_becomes_monthly() -> None:
+    assert monthly_from_annual(Money.of("600000", "INR")) == Money.of("50000", "INR")
+    assert monthly_from_annual(Money.of("100000", "INR")) == Money.of("8333.33", "INR")
+
+
+@pytest.mark.parametrize(
+    ("balance", "score"),
+    [
+        ("568450", 670),
+        ("100000", 300),
+        ("100001", 360),
+        ("999999", 900),
+        ("1000000", 900),
+        ("-5000", 300),
+        ("0", 300),
+        ("115000", 370),
+    ],
+)
+def test_transaction_score_known_answers(balance: str, score: int) -> None:
+    assert transaction_score(Decimal(balance)) == score
+
+
+def loan(
+    principal: int = 100_000,
+    tenure: int = 12,
+    on_time: int = 12,
+    start: date = date(2020, 1, 1),
+    end: date = date(2021, 1, 1),
+) -> LoanRecord:
+    return LoanRecord(Decimal(principal), tenure, on_time, start, end)
+
+
+def test_no_history_is_the_documented_neutral_score() -> None:
+    result = loan_history_score([], Decimal(1_000_000), TODAY)
+    assert result.score == NEUTRAL_SCORE == 50
+
+
+def test_current_loans_above_the_approved_limit_score_zero() -> None:
+    current = loan(principal=900_000, start=date(2026, 1, 1), end=date(2027, 1, 1))
+    assert loan_history_score([current], Decimal(800_000), TODAY).score == 0
+    assert loan_history_score([current], Decimal(900_000), TODAY).score > 0
+
+
+def test_a_perfect_long_record_scores_high() -> None:
+    record = [loan(principal=400_000) for _ in range(5)] + [
+        loan(start=date(2026, 2, 1), end=date(2026, 8, 1), tenure=6, on_time=6) for _ in range(2)
+    ]
+    assert loan_history_score(record, Decimal(2_000_000), TODAY).score == 100
+
+
+loans_strategy = st.lists(
+    st.builds(
+        loan,
+        principal=st.integers(1_000, 2_000_000),
+        tenure=st.integers(1, 120),
+        on_time=st.integers(0, 120),
+        start=st.dates(date(2005, 1, 1), date(2026, 11, 1)),
+        end=st.dates(date(2005, 1, 1), date(2036, 1, 1)),
+    ),
+    min_size=1,
+    max_size=8,
+)
+limits = st.integers(0, 50_000_000).map(Decimal)
+
+
+@given(loans_strategy, limits)
+def test_score_stays_between_0_and_100(loans: list[LoanRecord], limit: Decimal) -> None:
+    assert 0 <= loan_history_score(loans, limit, TODAY).score <= 100
+
+
+@given(loans_strategy, limits, st.integers(0, 7))
+def test_more_emis_paid_on_time_never_lowers_the_score(
+    loans: list[LoanRecord], limit: Decimal, which: int
+) -> None:
+    index = which % len(loans)
+    better = list(loans)
+    old = loans[index]
+    better[index] = LoanRecord(
+        old.principal, old.tenure_months, old.emis_paid_on_time + 1, old.start_date, old.end_date
+    )
+    assert (
+        loan_history_score(better, limit, TODAY).score
+        >= loan_history_score(loans, limit, TODAY).score
+    )
+
+
+def _component(loans: list[LoanRecord], limit: Decimal, name: str) -> Decimal:
+    result = loan_history_score(loans, limit, TODAY)
+    return next(c.points for c in result.components if c.name == name)
+
+
+@given(loans_strategy, limits)
+def test_another_past_loan_never_lowers_experience_or_volume(
+    loans: list[LoanRecord], limit: Decimal
+) -> None:
+    more = [*loans, loan(start=date(2010, 1, 1), end=date(2011, 1, 1))]
+    for name in ("experience", "volume"):
+        assert _component(more, limit, name) >= _component(loans, limit, name)
+
+
+@given(loans_strategy, limits)
+def test_a_loan_started_this_year_never_lowers_recent_activity(
+    loans: list[LoanRecord], limit: Decimal
+) -> None:
+    more = [*loans, loan(start=date(TODAY.year, 1, 15), end=date(TODAY.year, 6, 15), tenure=5)]
+    assert _component(more, limit, "recentActivity") >= _component(loans, limit, "recentActivity")
+
+
+@given(loans_strategy, limits)
+def test_components_never_exceed_their_weights(loans: list[LoanRecord], limit: Decimal) -> None:
+    for component in loan_history_score(loans, limit, TODAY).components:
+        assert Decimal(0) <= component.points <= component.max_points

@@ -1,0 +1,168 @@
+"""Importing the bank's files, on SQLite and PostgreSQL."""
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openpyxl import Workbook
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import Session, func, select
+
+from domain.credit_assessment import TransactionScore, refresh_transaction_scores
+from domain.customers import Customer, Registration, register_customer
+from domain.importing_runs import ImportKind, ImportStatus
+from domain.loans import Loan, next_loan_number
+from domain.money import Money
+from domain.savings import SavingsTransaction
+from domain.tables import utcnow
+from domain.users import Role, create_user
+from integrations.sample_files import LOAN_HEADERS, SampleFiles, generate_sample
+from workers.importing import run_import
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> SampleFiles:
+    return generate_sample(
+        tmp_path_factory.mktemp("sample"), customers=300, loans=800, transactions=5000, seed=11
+    )
+
+
+def count(sessions: sessionmaker[Session], table: Any) -> int:
+    with sessions() as session:
+        return session.exec(select(func.count()).select_from(table)).one()
+
+
+def import_all(sessions: sessionmaker[Session], files: SampleFiles) -> list[Any]:
+    return [
+        run_import(sessions, ImportKind.CUSTOMERS, files.customers),
+        run_import(sessions, ImportKind.LOANS, files.loans),
+        run_import(sessions, ImportKind.TRANSACTIONS, files.transactions),
+    ]
+
+
+def test_a_generated_set_imports_completely_and_a_second_run_changes_nothing(
+    session_factory: sessionmaker[Session], sample: SampleFiles
+) -> None:
+    first = import_all(session_factory, sample)
+    assert [(r.status, r.read, r.imported, r.failed) for r in first] == [
+        (ImportStatus.COMPLETED, 300, 300, 0),
+        (ImportStatus.COMPLETED, 800, 800, 0),
+        (ImportStatus.COMPLETED, 5000, 5000, 0),
+    ]
+    second = import_all(session_factory, sample)
+    assert [(r.imported, r.skipped, r.failed) for r in second] == [
+        (0, 300, 0),
+        (0, 800, 0),
+        (0, 5000, 0),
+    ]
+    assert (
+        count(session_factory, Customer),
+        count(session_factory, Loan),
+        count(session_factory, SavingsTransaction),
+    ) == (300, 800, 5000)
+
+
+def test_imported_loans_keep_their_numbers_and_new_numbers_start_above_them(
+    session_factory: sessionmaker[Session], sample: SampleFiles
+) -> None:
+    import_all(session_factory, sample)
+    with session_factory() as session:
+        highest = session.exec(select(func.max(Loan.number))).one()
+        loan = session.exec(select(Loan).where(Loan.number == 7001)).one()
+        assert loan.origin == "IMPORTED"
+        assert next_loan_number(session) > highest
+
+
+def _workbook(path: Path, headers: tuple[str, ...], rows: list[tuple[Any, ...]]) -> Path:
+    book = Workbook()
+    sheet = book.active
+    sheet.append(headers)
+    for row in rows:
+        sheet.append(row)
+    book.save(path)
+    return path
+
+
+@pytest.fixture
+def with_customers(session_factory: sessionmaker[Session], sample: SampleFiles) -> Iterator[None]:
+    run_import(session_factory, ImportKind.CUSTOMERS, sample.customers)
+    yield
+
+
+def test_bad_rows_are_each_reported_and_the_good_ones_imported(
+    session_factory: sessionmaker[Session], with_customers: None, tmp_path: Path
+) -> None:
+    good = (1, 90001, 100000, 12, 8.5, 8721.47, 12, date(2020, 1, 1), date(2021, 1, 1))
+    rows = [
+        good,
+        (2, 90002, None, 12, 8.5, 8721.47, 12, date(2020, 1, 1), date(2021, 1, 1)),
+        (3, 90003, "lots", 12, 8.5, 8721.47, 12, date(2020, 1, 1), date(2021, 1, 1)),
+        (99999, 90004, 100000, 12, 8.5, 8721.47, 12, date(2020, 1, 1), date(2021, 1, 1)),
+        (4, 90001, 50000, 12, 8.5, 8721.47, 12, date(2020, 1, 1), date(2021, 1, 1)),
+        (5, 90005, 100000, 12, 8.12345, 8721.47, 12, date(2020, 1, 1), date(2021, 1, 1)),
+        (1, 90006, 250000, 24, 10.25, 11500.5, 3, date(2025, 6, 1), date(2027, 6, 1)),
+    ]
+    run = run_import(
+        session_factory, ImportKind.LOANS, _workbook(tmp_path / "loans.xlsx", LOAN_HEADERS, rows)
+    )
+    assert (run.read, run.imported, run.failed) == (7, 2, 5)
+    reasons = {e["row"]: e["reason"] for e in run.errors}
+    assert reasons[3] == "Loan Amount is missing"
+    assert reasons[4].startswith("Loan Amount is not a number")
+    assert reasons[5] == "Customer ID is not a known customer"
+    assert "duplicate loan id" in reasons[6]
+    assert "4 decimal places" in reasons[7]
+    with session_factory() as session:
+        kept = session.exec(select(Loan).where(Loan.number == 90006)).one()
+        assert (kept.principal, kept.interest_rate, kept.installment) == (
+            Money.of("250000", "INR"),
+            kept.interest_rate.__class__("10.25"),
+            Money.of("11500.50", "INR"),
+        )
+
+
+def test_a_file_with_wrong_headers_is_refused_naming_the_expected_ones(
+    session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    path = _workbook(tmp_path / "odd.xlsx", ("Customer", "Name", "Age"), [(1, "A", 30)])
+    run = run_import(session_factory, ImportKind.CUSTOMERS, path)
+    assert run.status is ImportStatus.REFUSED and run.read == 0
+    assert run.message is not None
+    assert "expected the headers: Customer ID, First Name, Last Name, Age, Phone Number" in (
+        run.message
+    )
+    assert "missing: Customer ID" in run.message and "not expected: Customer, Name" in run.message
+    assert count(session_factory, Customer) == 0
+
+
+def test_transactions_give_registered_aadhar_holders_a_transaction_score(
+    session_factory: sessionmaker[Session], sample: SampleFiles
+) -> None:
+    aadhar = sample.aadhar_ids[0]
+    with session_factory() as session:
+        staff = create_user(session, "boss", "long enough pass", Role.STAFF)
+        register_customer(
+            session,
+            Registration(
+                "Asha",
+                "Rao",
+                "+919800000001",
+                age=30,
+                national_id=aadhar,
+                monthly_income=Money.of("50000", "INR"),
+            ),
+            utcnow().date(),
+            staff,
+        )
+        session.commit()
+    run_import(session_factory, ImportKind.TRANSACTIONS, sample.transactions)
+    with session_factory() as session:
+        assert refresh_transaction_scores(session, [aadhar], utcnow()) == 1
+        session.commit()
+        again = refresh_transaction_scores(session, [aadhar], utcnow())
+        session.commit()
+        [score] = session.exec(select(TransactionScore)).all()
+    assert again == 1 and 300 <= score.score <= 900 and score.transaction_count > 0
+    assert count(session_factory, TransactionScore) == 1
