@@ -8,13 +8,13 @@ so both credit scores show up in GraphiQL.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 from sqlmodel import func, select
 
 from app.runtime import Runtime
-from domain.customers import Customer, Registration, register_customer
-from domain.money import Money
+from domain.customers import Customer, Registration, register_customer, verify_identity
 from domain.tables import utcnow
 from domain.unit_of_work import UnitOfWork
 from domain.users import Role, create_user, find_user_by_username
@@ -49,7 +49,7 @@ def _customers(runtime: Runtime, folder: Path, created: list[str]) -> None:
     with runtime.session_factory() as session:
         uow = UnitOfWork(session, runtime.dispatcher.dispatch)
         with uow.transaction():
-            register_customer(
+            asha = register_customer(
                 session,
                 Registration(
                     first_name="Asha",
@@ -58,13 +58,14 @@ def _customers(runtime: Runtime, folder: Path, created: list[str]) -> None:
                     age=34,
                     email="asha@example.com",
                     national_id=files.aadhar_ids[0],
-                    annual_income=Money.of("1200000", "INR"),
+                    annual_income=Decimal("1200000"),
                     username=DEMO_CUSTOMER[0],
                     password=DEMO_CUSTOMER[1],
                 ),
                 utcnow().date(),
                 registered_by=None,
             )
+            verify_identity(session, asha)  # as staff would, having seen her Aadhar card
             uow.commit()
     created.append(f"demo customer {DEMO_CUSTOMER[0]} with savings transactions")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 from typing import Annotated
 
@@ -43,8 +44,10 @@ def _print_summary(run: ImportRun, report: Path | None) -> None:
     if run.failed > 20:
         console.print(f"  ... and {run.failed - 20} more")
     if report is not None:
-        lines = ["row,reason"] + [f'{e["row"]},"{e["reason"]}"' for e in run.errors]
-        report.write_text("\n".join(lines) + "\n")
+        with report.open("w", newline="") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(("row", "reason"))
+            writer.writerows((e["row"], e["reason"]) for e in run.errors)
         console.print(f"refused rows written to {report}")
 
 

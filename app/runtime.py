@@ -17,7 +17,7 @@ from app.events import EventHub, make_event_hub
 from app.settings import Settings
 from domain import registry  # noqa: F401 - every table is known before the first query
 from domain.customers import Customer
-from domain.outbox import ProcessedMessage, count_pending, emit_job
+from domain.outbox import OutboxMessage, ProcessedMessage, count_pending, emit_job
 from domain.sign_in import purge_expired
 from domain.tables import utcnow
 from domain.unit_of_work import UnitOfWork
@@ -114,6 +114,9 @@ class Runtime:
         with self.session_factory() as session:
             if session.exec(select(func.count()).select_from(Customer)).one() > 0:
                 return False
+            queued = select(OutboxMessage.id).where(OutboxMessage.name == "seed_from_folder")
+            if session.exec(queued).first() is not None:
+                return False  # another process (or an earlier start) already queued it
             uow = UnitOfWork(session, self.dispatcher.dispatch)
             emit_job(session, "seed_from_folder", folder=str(folder.resolve()))
             uow.commit()

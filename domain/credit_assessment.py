@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from domain.customers import Customer, IdType
-from domain.loans import Loan, loans_of_customers
+from domain.loans import CLOSED_STATUSES, Loan, loans_of_customers
 from domain.money import Money
 from domain.savings import balances
 from domain.scoring.loan_history import LoanHistoryScore, LoanRecord, loan_history_score
@@ -55,6 +55,7 @@ def _record(loan: Loan) -> LoanRecord:
         loan.emis_paid_on_time,
         loan.start_date,
         loan.end_date,
+        closed=loan.status in CLOSED_STATUSES,
     )
 
 
@@ -89,10 +90,17 @@ def refresh_transaction_scores(session: Session, national_ids: list[str], now: d
     """Recompute the stored score of every customer with these Aadhar ids (idempotent)."""
     if not national_ids:
         return 0
+    # Locked, in id order: two overlapping score jobs apply one after the other, never
+    # an older balance over a newer one. Only verified ids get bank data (see customers).
     customers = session.exec(
-        select(Customer).where(
-            col(Customer.national_id).in_(national_ids), Customer.id_type == IdType.AADHAR
+        select(Customer)
+        .where(
+            col(Customer.national_id).in_(national_ids),
+            col(Customer.id_type) == IdType.AADHAR,
+            col(Customer.national_id_verified).is_(True),
         )
+        .order_by(col(Customer.id))
+        .with_for_update()
     ).all()
     totals = balances(session, [c.national_id for c in customers if c.national_id])
     rows = []

@@ -14,7 +14,8 @@ LIMIT_MULTIPLIER = 36
 LIMIT_ROUNDING_STEP = Decimal(100_000)  # one lakh
 MIN_AGE, MAX_AGE = 18, 100
 PHONE = re.compile(r"^\+?[0-9]{7,15}$")
-EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,185}\.[^@\s]{2,63}$")  # at most 254 in all
+MAX_MONTHLY_INCOME = Decimal(10) ** 12  # far above any salary; keeps sums inside BIGINT
 NATIONAL_ID = re.compile(r"^[A-Za-z0-9-]{6,64}$")  # opaque: UUIDs and 12-digit Aadhar alike
 NAME_MAX = 100
 
@@ -27,7 +28,14 @@ def approved_limit(monthly_income: Money) -> Money:
 
 
 def monthly_from_annual(annual_income: Money) -> Money:
-    return Money(annual_income.amount / 12, annual_income.currency).rounded()
+    """Annual ÷ 12 at full precision (the limit is computed from this; RULES.md §0 rounding
+    fixes a figure only when it is stored)."""
+    return Money(annual_income.amount / 12, annual_income.currency)
+
+
+def normalise_phone(phone: str) -> str:
+    """One written form per number: spaces, dashes, dots and brackets dropped."""
+    return re.sub(r"[\s().-]", "", phone)
 
 
 def age_on(birth: date, today: date) -> int:
@@ -79,7 +87,8 @@ def check_national_id(problems: Problems, national_id: str | None) -> None:
         )
 
 
-def check_income(problems: Problems, field: str, income: Money | None) -> None:
+def check_income(problems: Problems, field: str, income: Money | None, divisor: int = 1) -> None:
+    """`divisor`: 12 for an annual income (the bound is on the monthly figure)."""
     if income is not None:
         problems.check(income.is_positive(), field, "must be more than zero")
         problems.check(
@@ -87,3 +96,4 @@ def check_income(problems: Problems, field: str, income: Money | None) -> None:
             field,
             "has more decimals than the currency allows",
         )
+        problems.check(income.amount <= MAX_MONTHLY_INCOME * divisor, field, "is too large")

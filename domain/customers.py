@@ -5,13 +5,15 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, or_, select
 
 from domain import customer_rules as rules
 from domain.errors import DomainError, FieldProblem, InvalidInput, PermissionDenied
-from domain.money import Money
+from domain.money import MINOR_UNIT_EXPONENTS, Money
 from domain.outbox import emit_job
 from domain.pagination import Page, page_by_id
 from domain.tables import timestamp_column, utcnow
@@ -59,6 +61,7 @@ class Customer(SQLModel, table=True):
         default=CustomerStatus.ACTIVE,
         sa_type=sa.Enum(CustomerStatus, name="customer_status", native_enum=False, length=16),
     )
+    national_id_verified: bool = False
     user_id: int | None = Field(
         default=None, foreign_key="users.id", sa_column_kwargs={"unique": True}
     )
@@ -104,21 +107,33 @@ class Registration:
     email: str | None = None
     national_id: str | None = None
     id_type: IdType | None = None
-    monthly_income: Money | None = None
-    annual_income: Money | None = None
+    monthly_income: Decimal | None = None
+    annual_income: Decimal | None = None
+    currency: str = "INR"
     username: str | None = None  # self sign-up: the new customer's own account
     password: str | None = None
 
 
-def _monthly_income(form: Registration, problems: rules.Problems) -> Money | None:
-    both = form.monthly_income is not None and form.annual_income is not None
+def _monthly_income(
+    monthly: Decimal | None,
+    annual: Decimal | None,
+    currency: str,
+    problems: rules.Problems,
+    required: bool = True,
+) -> Money | None:
+    if currency not in MINOR_UNIT_EXPONENTS:
+        problems.check(False, "currency", f"must be one of {', '.join(MINOR_UNIT_EXPONENTS)}")
+        return None
+    both = monthly is not None and annual is not None
     problems.check(not both, "annualIncome", "give a monthly or an annual income, not both")
-    rules.check_income(problems, "monthlyIncome", form.monthly_income)
-    rules.check_income(problems, "annualIncome", form.annual_income)
-    if form.annual_income is not None:
-        return rules.monthly_from_annual(form.annual_income)
-    problems.check(form.monthly_income is not None, "monthlyIncome", "is required")
-    return form.monthly_income
+    monthly_money = None if monthly is None else Money(monthly, currency)
+    annual_money = None if annual is None else Money(annual, currency)
+    rules.check_income(problems, "monthlyIncome", monthly_money)
+    rules.check_income(problems, "annualIncome", annual_money, divisor=12)
+    if annual_money is not None:
+        return rules.monthly_from_annual(annual_money)
+    problems.check(monthly is not None or not required, "monthlyIncome", "is required")
+    return monthly_money
 
 
 def _validated(form: Registration, today: date) -> tuple[int, Money]:
@@ -127,10 +142,10 @@ def _validated(form: Registration, today: date) -> tuple[int, Money]:
     rules.check_name(problems, "lastName", form.last_name)
     age = rules.age_on(form.date_of_birth, today) if form.date_of_birth else form.age
     rules.check_age(problems, age)
-    rules.check_phone(problems, form.phone)
+    rules.check_phone(problems, rules.normalise_phone(form.phone))
     rules.check_email(problems, form.email)
     rules.check_national_id(problems, form.national_id)
-    monthly = _monthly_income(form, problems)
+    monthly = _monthly_income(form.monthly_income, form.annual_income, form.currency, problems)
     problems.raise_if_any()
     assert age is not None and monthly is not None
     return age, monthly
@@ -168,8 +183,9 @@ def register_customer(
     if registered_by is not None and self_sign_up:
         raise PermissionDenied("Signed-in users cannot register further customers.")
     age, monthly = _validated(form, today)
+    phone = rules.normalise_phone(form.phone)
     id_type = form.id_type or (IdType.AADHAR if form.national_id else None)
-    _refuse_duplicates(session, form.phone, id_type, form.national_id)
+    _refuse_duplicates(session, phone, id_type, form.national_id)
     user_id = None
     if self_sign_up:
         user = create_user(session, form.username or "", form.password or "", Role.CUSTOMER)
@@ -179,19 +195,43 @@ def register_customer(
         last_name=form.last_name.strip(),
         age=age,
         date_of_birth=form.date_of_birth,
-        phone=form.phone,
+        phone=phone,
         email=form.email,
         id_type=id_type,
         national_id=form.national_id,
+        # staff saw the document; a self-declared id is not trusted with bank data yet
+        national_id_verified=not self_sign_up and form.national_id is not None,
         currency=monthly.currency,
         monthly_income_minor=0,
         approved_limit_minor=0,
         user_id=user_id,
     )
     customer.set_income(monthly)
-    session.add(customer)
-    session.flush()
-    if customer.national_id:
+    _insert_unique(session, customer)
+    if customer.national_id_verified:
+        emit_job(session, "compute_transaction_scores", national_ids=[customer.national_id])
+    return customer
+
+
+def _insert_unique(session: Session, customer: Customer) -> None:
+    """Insert, turning a race lost to a concurrent registration into the typed refusal."""
+    try:
+        with session.begin_nested():
+            session.add(customer)
+            session.flush()
+    except IntegrityError as error:
+        field = "national id" if "national_id" in str(error.orig) else "phone number"
+        raise DuplicateCustomer(field) from None
+
+
+def verify_identity(session: Session, customer: Customer) -> Customer:
+    """Staff have checked the customer's national id: bank data may now be linked to it."""
+    if customer.national_id is None:
+        raise InvalidInput([FieldProblem("customerId", "this customer has no national id")])
+    if not customer.national_id_verified:
+        customer.national_id_verified = True
+        session.add(customer)
+        session.flush()
         emit_job(session, "compute_transaction_scores", national_ids=[customer.national_id])
     return customer
 
@@ -202,32 +242,33 @@ class ProfileChange:
 
     phone: str | None = None
     email: str | None = None
-    monthly_income: Money | None = None
-    annual_income: Money | None = None
+    monthly_income: Decimal | None = None
+    annual_income: Decimal | None = None
 
 
 def update_profile(session: Session, customer: Customer, change: ProfileChange) -> Customer:
     problems = rules.Problems.new()
-    if change.phone is not None:
-        rules.check_phone(problems, change.phone)
+    phone = None if change.phone is None else rules.normalise_phone(change.phone)
+    if phone is not None:
+        rules.check_phone(problems, phone)
     rules.check_email(problems, change.email)
-    form = Registration(
-        "x", "x", "x", monthly_income=change.monthly_income, annual_income=change.annual_income
+    monthly = _monthly_income(
+        change.monthly_income, change.annual_income, customer.currency, problems, required=False
     )
-    income_given = change.monthly_income is not None or change.annual_income is not None
-    monthly = _monthly_income(form, problems) if income_given else None
     problems.raise_if_any()
-    if change.phone is not None and change.phone != customer.phone:
-        _refuse_duplicates(session, change.phone, None, None, exclude=customer.id)
-        customer.phone = change.phone
+    if phone is not None and phone != customer.phone:
+        _refuse_duplicates(session, phone, None, None, exclude=customer.id)
+        customer.phone = phone
     if change.email is not None:
         customer.email = change.email
     if monthly is not None:
-        if monthly.currency != customer.currency:
-            raise InvalidInput([FieldProblem("monthlyIncome", f"must be in {customer.currency}")])
         customer.set_income(monthly)
-    session.add(customer)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(customer)
+            session.flush()
+    except IntegrityError:
+        raise DuplicateCustomer("phone number") from None
     return customer
 
 

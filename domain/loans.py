@@ -29,6 +29,10 @@ class LoanStatus(enum.StrEnum):
     PAID = "PAID"
 
 
+# Settled or never lent: such a loan is no current debt whatever its end date.
+CLOSED_STATUSES = frozenset({LoanStatus.PAID, LoanStatus.REJECTED, LoanStatus.FAILED})
+
+
 class LoanOrigin(enum.StrEnum):
     IMPORTED = "IMPORTED"
     ORIGINATED = "ORIGINATED"
@@ -71,11 +75,7 @@ class Loan(SQLModel, table=True):
 
     def is_current(self, today: date) -> bool:
         """Not yet ended (RULES.md §1: current loans count against the approved limit)."""
-        return self.end_date >= today and self.status not in (
-            LoanStatus.PAID,
-            LoanStatus.REJECTED,
-            LoanStatus.FAILED,
-        )
+        return self.end_date >= today and self.status not in CLOSED_STATUSES
 
 
 def next_loan_number(session: Session) -> int:

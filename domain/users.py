@@ -7,6 +7,7 @@ import re
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from domain.errors import FieldProblem, InvalidInput, UsernameTaken
@@ -53,8 +54,12 @@ def create_user(session: Session, username: str, password: str, role: Role) -> U
     if session.exec(select(User.id).where(User.username == username)).first() is not None:
         raise UsernameTaken(username)
     user = User(username=username, password_hash=hash_password(password), role=role)
-    session.add(user)
-    session.flush()
+    try:
+        with session.begin_nested():  # a concurrent sign-up may take the name first
+            session.add(user)
+            session.flush()
+    except IntegrityError:
+        raise UsernameTaken(username) from None
     return user
 
 

@@ -1,7 +1,7 @@
 """Reading the bank's files (xlsx workbooks, CSV) as a stream of rows of text.
 
-Every cell becomes text exactly as written (numbers through `repr`, never float
-arithmetic; dates as ISO dates), so the domain parses amounts as Decimals.
+Every cell becomes text as the sheet shows it (numbers to 15 significant digits, never
+float arithmetic; dates as ISO dates), so the domain parses amounts as Decimals.
 """
 
 from __future__ import annotations
@@ -39,7 +39,9 @@ def _cell_text(value: Any) -> str | None:
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, float):
-        return repr(value)
+        # 15 significant digits is all a float holds exactly; formula results such as
+        # 10664.519999999999 read back as the 10664.52 the sheet shows.
+        return format(value, ".15g")
     return str(value)
 
 

@@ -10,7 +10,6 @@ import strawberry
 from strawberry import relay
 
 from domain import customers as domain
-from domain.money import Money as DomainMoney
 from resolvers import customers as resolvers
 from schema.customers import CustomerNode, IdType, to_node
 from schema.errors import (
@@ -25,10 +24,6 @@ from schema.errors import (
 from schema.info import Info
 from schema.pagination import Connection, decode_cursor, row_id
 from schema.permissions import IsStaff
-
-
-def _money(amount: Decimal | None, currency: str) -> DomainMoney | None:
-    return None if amount is None else DomainMoney(amount, currency)
 
 
 @strawberry.input(description="A new customer. Staff register others; anyone may sign up.")
@@ -69,8 +64,9 @@ class RegisterCustomerInput:
             email=self.email,
             national_id=self.national_id,
             id_type=domain.IdType(self.id_type.name) if self.id_type else None,
-            monthly_income=_money(self.monthly_income, self.currency),
-            annual_income=_money(self.annual_income, self.currency),
+            monthly_income=self.monthly_income,
+            annual_income=self.annual_income,
+            currency=self.currency,
             username=self.username,
             password=self.password,
         )
@@ -84,17 +80,28 @@ class UpdateMyProfileInput:
         default=None, description="New monthly income; the approved limit is recomputed."
     )
     annual_income: Decimal | None = strawberry.field(
-        default=None, description="New annual income (÷ 12); the approved limit is recomputed."
+        default=None,
+        description="New annual income (÷ 12); the approved limit is recomputed. Incomes are "
+        "in the customer's currency.",
     )
-    currency: str = strawberry.field(default="INR", description="Currency of the income.")
 
     def to_domain(self) -> domain.ProfileChange:
         return domain.ProfileChange(
             phone=self.phone,
             email=self.email,
-            monthly_income=_money(self.monthly_income, self.currency),
-            annual_income=_money(self.annual_income, self.currency),
+            monthly_income=self.monthly_income,
+            annual_income=self.annual_income,
         )
+
+
+@strawberry.input(description="The customer whose national id staff have checked.")
+class VerifyCustomerIdentityInput:
+    customer_id: relay.GlobalID = strawberry.field(description="The customer's global id.")
+
+
+@strawberry.type(description="The customer's national id is verified.")
+class VerifyCustomerIdentitySuccess:
+    customer: CustomerNode = strawberry.field(description="The customer as verified.")
 
 
 @strawberry.type(description="The customer was registered.")
@@ -114,6 +121,14 @@ RegisterCustomerResult = Annotated[
     | UsernameTakenError
     | PermissionDeniedError,
     strawberry.union("RegisterCustomerResult", description="The customer, or why not."),
+]
+VerifyCustomerIdentityResult = Annotated[
+    VerifyCustomerIdentitySuccess
+    | InvalidInputError
+    | CustomerNotFoundError
+    | NotAuthenticatedError
+    | PermissionDeniedError,
+    strawberry.union("VerifyCustomerIdentityResult", description="The customer, or why not."),
 ]
 UpdateMyProfileResult = Annotated[
     UpdateMyProfileSuccess
@@ -154,6 +169,23 @@ class CustomerMutations:
     ) -> UpdateMyProfileResult:
         result = resolvers.update_my_profile(info.context, input.to_domain())
         return outcome(result, lambda c: UpdateMyProfileSuccess(customer=to_node(c)))
+
+    @strawberry.mutation(
+        description="STAFF: mark a customer's national id as checked against the document; "
+        "their savings transactions then count towards a transaction score."
+    )
+    def verify_customer_identity(
+        self,
+        info: Info,
+        input: Annotated[
+            VerifyCustomerIdentityInput, strawberry.argument(description="Whom to verify.")
+        ],
+    ) -> VerifyCustomerIdentityResult:
+        wanted = (
+            row_id(input.customer_id.node_id) if input.customer_id.type_name == "Customer" else None
+        )
+        result = resolvers.verify_identity(info.context, wanted)
+        return outcome(result, lambda c: VerifyCustomerIdentitySuccess(customer=to_node(c)))
 
 
 @strawberry.type

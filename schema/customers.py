@@ -111,6 +111,10 @@ class CustomerNode(relay.Node):
     email: str | None = strawberry.field(description="Email address, when known.")
     id_type: IdType | None = strawberry.field(description="Kind of national id held.")
     national_id: str | None = strawberry.field(description="National id (e.g. Aadhar id).")
+    national_id_verified: bool = strawberry.field(
+        description="Staff have checked the national id; until then no bank data (savings "
+        "transactions) is linked to it. Staff registrations are verified at once."
+    )
     customer_number: str | None = strawberry.field(description="Core banking customer number.")
     imported_customer_id: int | None = strawberry.field(
         description="The Customer ID of the spreadsheet this customer was imported from."
@@ -140,6 +144,7 @@ class CustomerNode(relay.Node):
             email=row.email,
             id_type=IdType(row.id_type.value) if row.id_type else None,
             national_id=row.national_id,
+            national_id_verified=row.national_id_verified,
             customer_number=row.customer_number,
             imported_customer_id=row.legacy_id,
             monthly_income=Money.from_domain(row.monthly_income),

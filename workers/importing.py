@@ -89,7 +89,7 @@ def run_import(
                     on_progress(len(batch))
     except Exception as error:
         log.exception("import_failed", run_id=run.id)
-        _save(sessions, run, tally, ImportStatus.FAILED, f"stopped: {error}")
+        _save(sessions, run, tally, ImportStatus.FAILED, f"stopped: {error}"[:2000])
         raise
     run = _save(sessions, run, tally, ImportStatus.COMPLETED)
     log.info(

@@ -65,6 +65,7 @@ def upgrade() -> None:
     sa.Column('email', sa.String(length=254), nullable=True),
     sa.Column('id_type', sa.Enum('AADHAR', 'NATIONAL_ID', 'PASSPORT', name='id_type', native_enum=False, length=16), nullable=True),
     sa.Column('national_id', sa.String(length=64), nullable=True),
+    sa.Column('national_id_verified', sa.Boolean(), nullable=False),
     sa.Column('customer_number', sa.String(length=32), nullable=True),
     sa.Column('legacy_id', sa.Integer(), nullable=True),
     sa.Column('currency', sa.String(length=3), nullable=False),

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from domain.customer_rules import normalise_phone
 from domain.customers import Customer
 from domain.importing import cells
 from domain.importing.batch import BatchContext, NumberedRow
@@ -29,10 +30,10 @@ class CustomerSheet:
     def _parse(self, row: cells.Row, context: BatchContext) -> dict[str, Any]:
         return {
             "legacy_id": cells.integer(row, "Customer ID", minimum=1),
-            "first_name": cells.text(row, "First Name")[:100],
-            "last_name": cells.text(row, "Last Name")[:100],
-            "age": cells.integer(row, "Age", minimum=0),
-            "phone": cells.text(row, "Phone Number")[:16],
+            "first_name": cells.text(row, "First Name", max_length=100),
+            "last_name": cells.text(row, "Last Name", max_length=100),
+            "age": cells.integer(row, "Age", minimum=0, maximum=150),
+            "phone": normalise_phone(cells.text(row, "Phone Number", max_length=20)),
             "monthly_income_minor": cells.money_minor(
                 row, "Monthly Salary", context.currency, positive=True
             ),

@@ -19,6 +19,20 @@ from domain.loans import Loan, LoanOrigin, LoanStatus, advance_loan_numbers
 from domain.rates import RATE_SCALE
 from domain.upsert import insert_ignoring_conflicts
 
+_IDENTITY = (
+    "principal_minor",
+    "tenure_months",
+    "interest_rate",
+    "installment_minor",
+    "start_date",
+    "end_date",
+)
+
+
+def _same_loan_key(customer_id: int, values: dict[str, Any]) -> tuple[Any, ...]:
+    """What makes two rows with one Loan ID the same loan (EMIs paid may have moved on)."""
+    return (customer_id, *(values[name] for name in _IDENTITY))
+
 
 class LoanSheet:
     kind = ImportKind.LOANS
@@ -43,12 +57,12 @@ class LoanSheet:
             raise cells.BadCell("End Date is before Date of Approval")
         return {
             "legacy_customer": cells.integer(row, "Customer ID", minimum=1),
-            "number": cells.integer(row, "Loan ID", minimum=1),
+            "number": cells.integer(row, "Loan ID", minimum=1, maximum=cells.BIGINT_MAX),
             "principal_minor": cells.money_minor(row, "Loan Amount", context.currency, True),
-            "tenure_months": cells.integer(row, "Tenure", minimum=1),
+            "tenure_months": cells.integer(row, "Tenure", minimum=1, maximum=1200),
             "interest_rate": rate,
             "installment_minor": cells.money_minor(row, "Monthly payment", context.currency),
-            "emis_paid_on_time": cells.integer(row, "EMIs paid on Time", minimum=0),
+            "emis_paid_on_time": cells.integer(row, "EMIs paid on Time", minimum=0, maximum=1200),
             "start_date": start,
             "end_date": end,
             "status": LoanStatus.ACTIVE if end >= context.today else LoanStatus.PAID,
@@ -73,30 +87,29 @@ class LoanSheet:
                 )
             ).all()
         )
-        existing = dict(
-            session.exec(
-                select(Loan.number, Loan.customer_id).where(
-                    col(Loan.number).in_([r["number"] for _, r in parsed])
-                )
-            ).all()
-        )
+        numbers = [r["number"] for _, r in parsed]
+        existing = {
+            loan.number: _same_loan_key(loan.customer_id, loan.__dict__)
+            for loan in session.exec(select(Loan).where(col(Loan.number).in_(numbers))).all()
+        }
         fresh: list[dict[str, Any]] = []
         for number, record in parsed:
             customer_id = owners.get(record.pop("legacy_customer"))
             if customer_id is None:
                 tally.refuse(number, "Customer ID is not a known customer")
                 continue
+            key = _same_loan_key(customer_id, record)
             if record["number"] in existing:
-                if existing[record["number"]] == customer_id:
-                    tally.skipped += 1
+                if existing[record["number"]] == key:
+                    tally.skipped += 1  # the same loan, imported before
                 else:
                     tally.refuse(
                         number,
-                        f"Loan ID {record['number']} is already another "
-                        "customer's loan (duplicate loan id)",
+                        f"Loan ID {record['number']} already exists with "
+                        "other data (duplicate loan id)",
                     )
                 continue
-            existing[record["number"]] = customer_id
+            existing[record["number"]] = key
             fresh.append({**record, "customer_id": customer_id, "currency": context.currency})
         tally.imported = insert_ignoring_conflicts(session, Loan, fresh)
         tally.skipped += len(fresh) - tally.imported

@@ -26,7 +26,7 @@ class TransactionFile:
     headers = ("user", "date", "transaction_type", "amount")
 
     def _parse(self, number: int, row: cells.Row, context: BatchContext) -> dict[str, Any]:
-        user = cells.text(row, "user")
+        user = cells.text(row, "user", max_length=64)
         if not NATIONAL_ID.match(user):
             raise cells.BadCell(f"user is not an Aadhar id: {user!r}")
         kind = cells.text(row, "transaction_type").upper()

@@ -32,6 +32,10 @@ class LoanRecord:
     emis_paid_on_time: int
     start_date: date
     end_date: date
+    closed: bool = False  # paid off (or never lent): not current debt, whatever the end date
+
+    def is_current(self, today: date) -> bool:
+        return not self.closed and self.end_date >= today
 
 
 @dataclass(frozen=True)
@@ -61,7 +65,8 @@ def months_due(loan: LoanRecord, today: date) -> int:
 
 def _repayment(loans: Sequence[LoanRecord], today: date) -> Component:
     due = sum(months_due(loan, today) for loan in loans)
-    on_time = sum(min(loan.emis_paid_on_time, loan.tenure_months) for loan in loans)
+    # Per loan at most the EMIs due so far: extra on one loan never hides misses on another.
+    on_time = sum(min(loan.emis_paid_on_time, months_due(loan, today)) for loan in loans)
     ratio = Decimal(1) if due == 0 else min(Decimal(1), Decimal(on_time) / due)
     return Component(
         "repayment", REPAYMENT * ratio, REPAYMENT, f"{on_time} EMIs paid on time of {due} due"
@@ -100,7 +105,7 @@ def _volume(loans: Sequence[LoanRecord], approved_limit: Decimal) -> Component:
 def loan_history_score(
     loans: Sequence[LoanRecord], approved_limit: Decimal, today: date
 ) -> LoanHistoryScore:
-    current = sum((loan.principal for loan in loans if loan.end_date >= today), Decimal(0))
+    current = sum((loan.principal for loan in loans if loan.is_current(today)), Decimal(0))
     if not loans:
         return LoanHistoryScore(
             NEUTRAL_SCORE, (), current, approved_limit, "no loan history: neutral score"

@@ -1,5 +1,6 @@
 """`lendgraph generate-sample` and `lendgraph import` as an operator runs them."""
 
+import csv
 import os
 import subprocess
 import sys
@@ -82,4 +83,5 @@ def test_refused_rows_can_be_written_to_a_report(tmp_path: Path) -> None:
         ["import", "customers", str(tmp_path / "customers.xlsx"), "--report", str(report)], env
     )
     assert done.returncode == 0, done.stderr
-    assert report.read_text().splitlines() == ["row,reason", "3,\"Age is not a number: 'old'\""]
+    with report.open(newline="") as handle:
+        assert list(csv.reader(handle)) == [["row", "reason"], ["3", "Age is not a number: 'old'"]]

@@ -23,9 +23,16 @@ def test_approved_limit_is_36_salaries_to_the_nearest_lakh(salary: str, limit: s
     assert approved_limit(Money.of(salary, "INR")) == Money.of(limit, "INR")
 
 
-def test_annual_income_becomes_monthly() -> None:
+def test_annual_income_becomes_monthly_at_full_precision() -> None:
     assert monthly_from_annual(Money.of("600000", "INR")) == Money.of("50000", "INR")
-    assert monthly_from_annual(Money.of("100000", "INR")) == Money.of("8333.33", "INR")
+    assert monthly_from_annual(Money.of("100000", "INR")).rounded() == Money.of("8333.33", "INR")
+
+
+def test_the_limit_from_an_annual_income_is_not_rounded_twice() -> None:
+    # 149,999.99 a year is 12,499.9991... a month -> 449,999.97 -> 4 lakh; rounding the
+    # monthly figure to paise first (12,500.00) would wrongly give 5 lakh.
+    monthly = monthly_from_annual(Money.of("149999.99", "INR"))
+    assert approved_limit(monthly) == Money.of("400000", "INR")
 
 
 @pytest.mark.parametrize(

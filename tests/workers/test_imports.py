@@ -2,6 +2,7 @@
 
 from collections.abc import Iterator
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -151,7 +152,7 @@ def test_transactions_give_registered_aadhar_holders_a_transaction_score(
                 "+919800000001",
                 age=30,
                 national_id=aadhar,
-                monthly_income=Money.of("50000", "INR"),
+                monthly_income=Decimal("50000"),
             ),
             utcnow().date(),
             staff,
@@ -166,3 +167,50 @@ def test_transactions_give_registered_aadhar_holders_a_transaction_score(
         [score] = session.exec(select(TransactionScore)).all()
     assert again == 1 and 300 <= score.score <= 900 and score.transaction_count > 0
     assert count(session_factory, TransactionScore) == 1
+
+
+def test_unusable_numbers_are_row_errors_and_the_rest_of_the_batch_still_imports(
+    session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    from integrations.sample_files import CUSTOMER_HEADERS
+
+    rows = [
+        (1, "Asha", "Rao", 30, "9800000001", 50000, 1800000),
+        (3_000_000_000, "Big", "Id", 30, "9800000002", 50000, 1800000),
+        ("inf", "Inf", "Id", 30, "9800000003", 50000, 1800000),
+        (4, "Rich", "Person", 30, "9800000004", "1e20", 1800000),
+        (5, "Old", "Person", 10**6, "9800000005", 50000, 1800000),
+        (6, "Long", "Phone", 30, "9" * 40, 50000, 1800000),
+        (7, "N" * 150, "Name", 30, "9800000007", 50000, 1800000),
+        (8, "Ravi", "Nair", 30, "98000 00008", 50000, 1800000),
+    ]
+    run = run_import(
+        session_factory,
+        ImportKind.CUSTOMERS,
+        _workbook(tmp_path / "c.xlsx", CUSTOMER_HEADERS, rows),
+    )
+    assert (run.status, run.imported, run.failed) == (ImportStatus.COMPLETED, 2, 6)
+    reasons = {e["row"]: e["reason"] for e in run.errors}
+    assert "between 1 and 2147483647" in reasons[3]
+    assert "not a usable number" in reasons[4]
+    assert "too large" in reasons[5] or "not a usable number" in reasons[5]
+    assert "between 0 and 150" in reasons[6]
+    assert "longer than 20 characters" in reasons[7]
+    assert "longer than 100 characters" in reasons[8]
+    with session_factory() as session:
+        ravi = session.exec(select(Customer).where(Customer.legacy_id == 8)).one()
+        assert ravi.phone == "9800000008"  # written one way, whatever the sheet's spacing
+
+
+def test_a_repeated_loan_id_with_other_data_is_refused_even_for_the_same_customer(
+    session_factory: sessionmaker[Session], with_customers: None, tmp_path: Path
+) -> None:
+    first = (1, 91001, 100000, 12, 8.5, 8721.47, 12, date(2020, 1, 1), date(2021, 1, 1))
+    other = (1, 91001, 120000, 12, 8.5, 10465.76, 12, date(2020, 1, 1), date(2021, 1, 1))
+    run = run_import(
+        session_factory,
+        ImportKind.LOANS,
+        _workbook(tmp_path / "l.xlsx", LOAN_HEADERS, [first, first, other]),
+    )
+    assert (run.imported, run.skipped, run.failed) == (1, 1, 1)
+    assert "duplicate loan id" in run.errors[0]["reason"] and run.errors[0]["row"] == 4
