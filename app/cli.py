@@ -176,6 +176,29 @@ def demo() -> None:
         )
 
 
+ledger_cli = typer.Typer(help="The double-entry ledger.", no_args_is_help=True)
+cli.add_typer(ledger_cli, name="ledger")
+
+
+@ledger_cli.command("verify")
+def verify_ledger_command() -> None:
+    """Re-add every journal line: entries must balance and balances match (exit 1 if not)."""
+    from app.db import make_engine, make_session_factory
+    from domain.ledger import verify_ledger
+
+    engine = make_engine(get_settings().database_url, pool_size=1)
+    try:
+        with make_session_factory(engine)() as session:
+            problems = verify_ledger(session)
+    finally:
+        engine.dispose()
+    for problem in problems:
+        console.print(f"[red]{problem.what}[/red]")
+    if problems:
+        raise typer.Exit(code=1)
+    console.print("ledger verified: every entry balances and every balance matches its lines")
+
+
 @cli.command("export-schema")
 def export_schema() -> None:
     """Print the GraphQL schema (SDL); `make check` diffs it against schema.graphql."""

@@ -4,6 +4,7 @@ from domain import (
     credit_assessment,
     customers,
     importing_runs,
+    ledger,
     loans,
     outbox,
     savings,
@@ -20,4 +21,5 @@ TABLE_MODULES = (
     savings,
     credit_assessment,
     importing_runs,
+    ledger,
 )

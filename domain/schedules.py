@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from itertools import pairwise
 
 from domain.money import Money
 
@@ -82,7 +83,7 @@ def _split_cumulatively(amount: Money, parts: int) -> list[Money]:
     """Parts that never go negative and sum exactly: each is the rounded running share
     minus the one before it."""
     shares = [Money(amount.amount * k / parts, amount.currency).rounded() for k in range(parts + 1)]
-    return [later - earlier for earlier, later in zip(shares, shares[1:], strict=False)]
+    return [later - earlier for earlier, later in pairwise(shares)]
 
 
 def flat_schedule(
