@@ -7,6 +7,7 @@ from domain import (
     ledger,
     loans,
     outbox,
+    products,
     savings,
     sign_in,
     users,
@@ -22,4 +23,5 @@ TABLE_MODULES = (
     credit_assessment,
     importing_runs,
     ledger,
+    products,
 )

@@ -9,6 +9,7 @@ import strawberry
 
 from domain import errors as domain
 from domain.customers import CustomerNotFound, DuplicateCustomer
+from domain.products import ProductCodeTaken, ProductNotFound
 
 
 @strawberry.interface(description="An expected failure. `code` is stable; `message` is for people.")
@@ -75,6 +76,16 @@ class CustomerNotFoundError(Error):
     pass
 
 
+@strawberry.type(description="No loan product has this code.")
+class ProductNotFoundError(Error):
+    product_code: str = strawberry.field(description="The code asked for.")
+
+
+@strawberry.type(description="Another loan product already has this code.")
+class ProductCodeTakenError(Error):
+    product_code: str = strawberry.field(description="The code that is taken.")
+
+
 def _invalid_input(error: domain.InvalidInput) -> InvalidInputError:
     return InvalidInputError(
         message=error.message,
@@ -102,6 +113,12 @@ _BUILDERS: dict[type[domain.DomainError], Callable[[Any], Error]] = {
         message=e.message, code=e.code, field=e.field
     ),
     CustomerNotFound: lambda e: CustomerNotFoundError(message=e.message, code=e.code),
+    ProductNotFound: lambda e: ProductNotFoundError(
+        message=e.message, code=e.code, product_code=e.product_code
+    ),
+    ProductCodeTaken: lambda e: ProductCodeTakenError(
+        message=e.message, code=e.code, product_code=e.product_code
+    ),
 }
 
 

@@ -16,11 +16,12 @@ from schema.imports import ImportQueries
 from schema.info import Info
 from schema.pagination import Connection, decode_cursor
 from schema.permissions import IsStaff
+from schema.products import ProductMutations, ProductQueries
 from schema.users import UserNode, Viewer, to_node
 
 
 @strawberry.type(description="Everything that can be read.")
-class Query(CustomerQueries, ImportQueries):
+class Query(CustomerQueries, ImportQueries, ProductQueries):
     @strawberry.field(
         description="Any object by its global id, if the viewer may see it (else null)."
     )
@@ -55,5 +56,5 @@ class Query(CustomerQueries, ImportQueries):
 
 
 @strawberry.type(description="Everything that changes state. Each returns a result union.")
-class Mutation(AuthMutations, CustomerMutations):
+class Mutation(AuthMutations, CustomerMutations, ProductMutations):
     pass

@@ -38,7 +38,28 @@ def sqlite_database(folder: Path) -> Iterator[str]:
     yield url
 
 
+# Rows the migrations ship (the product catalogue): kept as migrated, restored after emptying.
+REFERENCE_TABLES = ("loan_products", "bank_config")
+_reference_rows: dict[str, dict[str, list[dict[str, object]]]] = {}
+
+
+def _reference(engine: sa.Engine) -> dict[str, list[dict[str, object]]]:
+    key = engine.url.render_as_string(hide_password=False)
+    if key not in _reference_rows:
+        with engine.connect() as connection:
+            _reference_rows[key] = {
+                name: [
+                    dict(row._mapping)
+                    for row in connection.execute(sa.select(SQLModel.metadata.tables[name]))
+                ]
+                for name in REFERENCE_TABLES
+            }
+    return _reference_rows[key]
+
+
 def empty_all_tables(engine: sa.Engine) -> None:
+    """Every table as just migrated: empty, but for the shipped reference rows."""
+    reference = _reference(engine)
     tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
@@ -46,3 +67,13 @@ def empty_all_tables(engine: sa.Engine) -> None:
         else:
             for table in tables:
                 connection.execute(sa.text(f"DELETE FROM {table}"))
+        for name, rows in reference.items():
+            if rows:
+                connection.execute(sa.insert(SQLModel.metadata.tables[name]), rows)
+            if rows and engine.dialect.name == "postgresql" and name == "loan_products":
+                connection.execute(
+                    sa.text(
+                        "SELECT setval(pg_get_serial_sequence('loan_products', 'id'), "
+                        "(SELECT MAX(id) FROM loan_products))"
+                    )
+                )
