@@ -12,6 +12,7 @@ from resolvers import auth as auth_resolvers
 from resolvers import users as user_resolvers
 from schema.auth import AuthMutations
 from schema.customer_operations import CustomerMutations, CustomerQueries
+from schema.eligibility import EligibilityQueries
 from schema.imports import ImportQueries
 from schema.info import Info
 from schema.pagination import Connection, decode_cursor
@@ -21,7 +22,7 @@ from schema.users import UserNode, Viewer, to_node
 
 
 @strawberry.type(description="Everything that can be read.")
-class Query(CustomerQueries, ImportQueries, ProductQueries):
+class Query(CustomerQueries, ImportQueries, ProductQueries, EligibilityQueries):
     @strawberry.field(
         description="Any object by its global id, if the viewer may see it (else null)."
     )
