@@ -51,7 +51,7 @@ class CreditAssessment:
 def _record(loan: Loan) -> LoanRecord:
     return LoanRecord(
         loan.principal.amount,
-        loan.tenure_months,
+        loan.tenure_in_months,
         loan.emis_paid_on_time,
         loan.start_date,
         loan.end_date,

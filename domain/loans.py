@@ -42,7 +42,7 @@ class Loan(SQLModel, table=True):
     __tablename__ = "loans"
     __table_args__ = (
         sa.CheckConstraint("principal_minor > 0", name="positive_principal"),
-        sa.CheckConstraint("tenure_months > 0", name="positive_tenure"),
+        sa.CheckConstraint("tenure > 0", name="positive_tenure"),
         sa.CheckConstraint("emis_paid_on_time >= 0", name="non_negative_emis_paid"),
     )
 
@@ -52,7 +52,9 @@ class Loan(SQLModel, table=True):
     currency: str = Field(default="INR", max_length=3)
     principal_minor: int = Field(sa_type=sa.BigInteger)
     interest_rate: Decimal = Field(sa_type=PercentRate)
-    tenure_months: int
+    tenure: int  # in term_unit
+    term_unit: str = Field(default="MONTH", max_length=8)
+    product_id: int | None = Field(default=None, foreign_key="loan_products.id", index=True)
     installment_minor: int = Field(sa_type=sa.BigInteger)
     emis_paid_on_time: int = 0
     start_date: date
@@ -64,6 +66,12 @@ class Loan(SQLModel, table=True):
         sa_type=sa.Enum(LoanOrigin, name="loan_origin", native_enum=False, length=16)
     )
     created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
+
+    @property
+    def tenure_in_months(self) -> int:
+        """For the loan-history score, which counts monthly EMIs."""
+        days = {"MONTH": 30, "WEEK": 7, "DAY": 1}[self.term_unit] * self.tenure
+        return max(1, -(-days // 30))
 
     @property
     def principal(self) -> Money:

@@ -6,6 +6,7 @@ from domain import (
     importing_runs,
     ledger,
     loans,
+    origination,
     outbox,
     products,
     savings,
@@ -24,4 +25,5 @@ TABLE_MODULES = (
     importing_runs,
     ledger,
     products,
+    origination,
 )

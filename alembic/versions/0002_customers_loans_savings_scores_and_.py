@@ -94,7 +94,7 @@ def upgrade() -> None:
     sa.Column('currency', sa.String(length=3), nullable=False),
     sa.Column('principal_minor', sa.BigInteger(), nullable=False),
     sa.Column('interest_rate', sa.BigInteger(), nullable=False),
-    sa.Column('tenure_months', sa.Integer(), nullable=False),
+    sa.Column('tenure', sa.Integer(), nullable=False),
     sa.Column('installment_minor', sa.BigInteger(), nullable=False),
     sa.Column('emis_paid_on_time', sa.Integer(), nullable=False),
     sa.Column('start_date', sa.Date(), nullable=False),
@@ -104,7 +104,7 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint('emis_paid_on_time >= 0', name=op.f('ck_loans_non_negative_emis_paid')),
     sa.CheckConstraint('principal_minor > 0', name=op.f('ck_loans_positive_principal')),
-    sa.CheckConstraint('tenure_months > 0', name=op.f('ck_loans_positive_tenure')),
+    sa.CheckConstraint('tenure > 0', name=op.f('ck_loans_positive_tenure')),
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_loans_customer_id_customers')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_loans')),
     sa.UniqueConstraint('number', name=op.f('uq_loans_number'))

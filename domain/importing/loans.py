@@ -21,7 +21,7 @@ from domain.upsert import insert_ignoring_conflicts
 
 _IDENTITY = (
     "principal_minor",
-    "tenure_months",
+    "tenure",
     "interest_rate",
     "installment_minor",
     "start_date",
@@ -59,7 +59,7 @@ class LoanSheet:
             "legacy_customer": cells.integer(row, "Customer ID", minimum=1),
             "number": cells.integer(row, "Loan ID", minimum=1, maximum=cells.BIGINT_MAX),
             "principal_minor": cells.money_minor(row, "Loan Amount", context.currency, True),
-            "tenure_months": cells.integer(row, "Tenure", minimum=1, maximum=1200),
+            "tenure": cells.integer(row, "Tenure", minimum=1, maximum=1200),
             "interest_rate": rate,
             "installment_minor": cells.money_minor(row, "Monthly payment", context.currency),
             "emis_paid_on_time": cells.integer(row, "EMIs paid on Time", minimum=0, maximum=1200),

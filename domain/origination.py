@@ -1,0 +1,252 @@
+"""Applying for a loan: every application stored with its decision; an approved one becomes a
+loan with a number, a schedule and (for bank-funded products) an immediate disbursement
+booked in the ledger. One undecided application per customer and product; idempotent by key.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import JSON, Field, Session, SQLModel, col, select
+
+from domain.applications import LoanAsk, evaluate
+from domain.customers import Customer
+from domain.decisions import Decision, Outcome
+from domain.errors import DomainError, FieldProblem, IdempotencyConflict, InvalidInput
+from domain.ledger import AccountKind, AccountSpec, credit, debit, open_accounts, post
+from domain.loans import Loan, LoanOrigin, LoanStatus, next_loan_number
+from domain.money import Money
+from domain.outbox import emit_event
+from domain.products import FundingSource, LoanProduct, product_by_code
+from domain.rates import PercentRate
+from domain.tables import timestamp_column
+
+
+class ApplicationStatus(enum.StrEnum):
+    PENDING = "PENDING"  # waiting for a decision (an external score)
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+    FAILED = "FAILED"  # no decision could be reached
+
+
+class LoanApplication(SQLModel, table=True):
+    __tablename__ = "loan_applications"
+    __table_args__ = (
+        sa.Index(
+            "uq_loan_applications_undecided",
+            "customer_id",
+            "product_id",
+            unique=True,
+            postgresql_where=sa.text("status = 'PENDING'"),
+            sqlite_where=sa.text("status = 'PENDING'"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customers.id", index=True)
+    product_id: int = Field(foreign_key="loan_products.id", index=True)
+    currency: str = Field(max_length=3)
+    amount_minor: int = Field(sa_type=sa.BigInteger)
+    requested_rate: Decimal | None = Field(default=None, sa_type=PercentRate)
+    interest_rate: Decimal = Field(sa_type=PercentRate)
+    tenure: int
+    disbursement_date: date
+    status: ApplicationStatus = Field(
+        sa_type=sa.Enum(ApplicationStatus, name="application_status", native_enum=False, length=16)
+    )
+    reasons: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    credit_score: int | None = None
+    loan_id: int | None = Field(default=None, foreign_key="loans.id")
+    idempotency_key: str = Field(
+        max_length=100, sa_column_kwargs={"unique": True, "nullable": False}
+    )
+    fingerprint: str = Field(max_length=64)
+    created_at: datetime = Field(sa_column=timestamp_column())
+    decided_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+
+    @property
+    def amount(self) -> Money:
+        return Money.from_minor(self.amount_minor, self.currency)
+
+
+class ScheduledDue(SQLModel, table=True):
+    """One installment of a loan's schedule, as fixed when the loan was made."""
+
+    __tablename__ = "installments"
+    __table_args__ = (sa.UniqueConstraint("loan_id", "number", name="uq_installments_number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    loan_id: int = Field(foreign_key="loans.id", index=True)
+    number: int
+    due_date: date
+    principal_minor: int = Field(sa_type=sa.BigInteger)
+    interest_minor: int = Field(sa_type=sa.BigInteger)
+
+
+class ApplicationPending(DomainError):
+    code = "APPLICATION_PENDING"
+
+    def __init__(self) -> None:
+        super().__init__("An earlier application for this product is still undecided.")
+
+
+def _fingerprint(customer: Customer, ask: LoanAsk) -> str:
+    parts = (
+        customer.id,
+        ask.product_code,
+        ask.amount.normalize(),
+        None if ask.interest_rate is None else ask.interest_rate.normalize(),
+        ask.tenure,
+        ask.start,
+    )
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+def _replay(session: Session, key: str, fingerprint: str) -> LoanApplication | None:
+    earlier = session.exec(
+        select(LoanApplication).where(LoanApplication.idempotency_key == key)
+    ).first()
+    if earlier is not None and earlier.fingerprint != fingerprint:
+        raise IdempotencyConflict(key)
+    return earlier
+
+
+def _disburse(session: Session, loan: Loan, on: date) -> None:
+    """Bank money out, loan receivable in (RULES.md §6)."""
+    accounts = open_accounts(
+        session,
+        [
+            AccountSpec(
+                f"loan:{loan.number}:principal",
+                f"Loan {loan.number} principal",
+                AccountKind.ASSET,
+                loan.currency,
+                non_negative=True,
+            ),
+            AccountSpec(
+                f"bank:funds:{loan.currency}",
+                f"Bank lending funds ({loan.currency})",
+                AccountKind.ASSET,
+                loan.currency,
+            ),
+        ],
+    )
+    post(
+        session,
+        "DISBURSEMENT",
+        f"Loan {loan.number} paid out",
+        on,
+        [
+            debit(accounts[f"loan:{loan.number}:principal"], loan.principal),
+            credit(accounts[f"bank:funds:{loan.currency}"], loan.principal),
+        ],
+        reference=f"loan:{loan.number}",
+    )
+
+
+def _make_loan(
+    session: Session, product: LoanProduct, application: LoanApplication, decision: Decision
+) -> Loan:
+    schedule = decision.schedule
+    bank_funded = product.funding_source is FundingSource.BANK
+    loan = Loan(
+        number=next_loan_number(session),
+        customer_id=application.customer_id,
+        product_id=product.id,
+        currency=product.currency,
+        principal_minor=application.amount_minor,
+        interest_rate=decision.corrected_interest_rate,
+        tenure=decision.tenure,
+        term_unit=product.term_unit.value,
+        installment_minor=schedule[0].total.to_minor(),
+        start_date=application.disbursement_date,
+        end_date=schedule[-1].due_date,
+        status=LoanStatus.ACTIVE if bank_funded else LoanStatus.APPROVED,
+        origin=LoanOrigin.ORIGINATED,
+    )
+    session.add(loan)
+    session.flush()
+    assert loan.id is not None
+    session.add_all(
+        [
+            ScheduledDue(
+                loan_id=loan.id,
+                number=d.number,
+                due_date=d.due_date,
+                principal_minor=d.principal.to_minor(),
+                interest_minor=d.interest.to_minor(),
+            )
+            for d in schedule
+        ]
+    )
+    if bank_funded:
+        _disburse(session, loan, application.disbursement_date)
+    emit_event(
+        session,
+        "loanUpdated",
+        loanNumber=loan.number,
+        status=loan.status.value,
+        customerId=loan.customer_id,
+    )
+    return loan
+
+
+def apply_for_loan(
+    session: Session, customer: Customer, ask: LoanAsk, key: str, now: datetime
+) -> LoanApplication:
+    """Store the application with its decision; make the loan when it is approved."""
+    if not 8 <= len(key) <= 100:
+        raise InvalidInput([FieldProblem("idempotencyKey", "8-100 characters")])
+    fingerprint = _fingerprint(customer, ask)
+    earlier = _replay(session, key, fingerprint)
+    if earlier is not None:
+        return earlier
+    product = product_by_code(session, ask.product_code)
+    undecided = select(LoanApplication.id).where(
+        LoanApplication.customer_id == customer.id,
+        LoanApplication.product_id == product.id,
+        col(LoanApplication.status) == ApplicationStatus.PENDING,
+    )
+    if session.exec(undecided).first() is not None:
+        raise ApplicationPending()
+    decision = evaluate(session, customer, ask, now)
+    status = ApplicationStatus(decision.outcome.value)
+    assert customer.id is not None and product.id is not None
+    application = LoanApplication(
+        customer_id=customer.id,
+        product_id=product.id,
+        currency=product.currency,
+        amount_minor=Money(ask.amount, product.currency).to_minor(),
+        requested_rate=ask.interest_rate,
+        interest_rate=decision.corrected_interest_rate,
+        tenure=decision.tenure,
+        disbursement_date=ask.start or now.date(),
+        status=status,
+        reasons=[{"code": r.code, "message": r.message} for r in decision.reasons],
+        credit_score=decision.score,
+        idempotency_key=key,
+        fingerprint=fingerprint,
+        created_at=now,
+        decided_at=None if status is ApplicationStatus.PENDING else now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(application)
+            session.flush()
+    except IntegrityError as error:
+        if "idempotency_key" in str(error.orig):  # the same request, a moment earlier
+            replayed = _replay(session, key, fingerprint)
+            if replayed is not None:
+                return replayed
+        raise ApplicationPending() from None
+    if decision.outcome is Outcome.APPROVED:
+        application.loan_id = _make_loan(session, product, application, decision).id
+        session.add(application)
+        session.flush()
+    return application
