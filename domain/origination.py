@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -23,6 +24,7 @@ from domain.ledger import AccountKind, AccountSpec, credit, debit, open_accounts
 from domain.loans import Loan, LoanOrigin, LoanStatus, next_loan_number
 from domain.money import Money
 from domain.outbox import emit_event
+from domain.pagination import Page, page_by_id
 from domain.products import FundingSource, LoanProduct, product_by_code
 from domain.rates import PercentRate
 from domain.tables import timestamp_column
@@ -250,3 +252,61 @@ def apply_for_loan(
         session.add(application)
         session.flush()
     return application
+
+
+@dataclass(frozen=True)
+class LoanFilter:
+    """Which loans or applications to list (None = any)."""
+
+    customer_id: int | None = None
+    product_code: str | None = None
+    status: str | None = None
+
+
+def _product_id(session: Session, code: str | None) -> int | None:
+    return None if code is None else product_by_code(session, code).id
+
+
+def loans_page(session: Session, wanted: LoanFilter, first: int, after: int | None) -> Page[Loan]:
+    statement = select(Loan)
+    if wanted.customer_id is not None:
+        statement = statement.where(Loan.customer_id == wanted.customer_id)
+    if wanted.status is not None:
+        statement = statement.where(col(Loan.status) == wanted.status)
+    if wanted.product_code is not None:
+        statement = statement.where(Loan.product_id == _product_id(session, wanted.product_code))
+    return page_by_id(session, statement, Loan.id, first, after)
+
+
+def applications_page(
+    session: Session, wanted: LoanFilter, first: int, after: int | None
+) -> Page[LoanApplication]:
+    statement = select(LoanApplication)
+    if wanted.customer_id is not None:
+        statement = statement.where(LoanApplication.customer_id == wanted.customer_id)
+    if wanted.status is not None:
+        statement = statement.where(col(LoanApplication.status) == wanted.status)
+    if wanted.product_code is not None:
+        statement = statement.where(
+            LoanApplication.product_id == _product_id(session, wanted.product_code)
+        )
+    return page_by_id(session, statement, LoanApplication.id, first, after)
+
+
+def schedules_of(session: Session, loan_ids: list[int]) -> dict[int, list[ScheduledDue]]:
+    grouped: dict[int, list[ScheduledDue]] = {i: [] for i in loan_ids}
+    if loan_ids:
+        for due in session.exec(
+            select(ScheduledDue)
+            .where(col(ScheduledDue.loan_id).in_(loan_ids))
+            .order_by(col(ScheduledDue.loan_id), col(ScheduledDue.number))
+        ).all():
+            grouped[due.loan_id].append(due)
+    return grouped
+
+
+def by_ids(session: Session, table: Any, ids: list[int]) -> dict[int, Any]:
+    """Rows of `table` by primary key, in one query."""
+    if not ids:
+        return {}
+    return {row.id: row for row in session.exec(select(table).where(col(table.id).in_(ids)))}

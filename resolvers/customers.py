@@ -8,10 +8,11 @@ from domain import customers as domain
 from domain.credit_assessment import CreditAssessment
 from domain.customers import Customer, CustomerNotFound, ProfileChange, Registration
 from domain.errors import DomainError
+from domain.loans import Loan
 from domain.pagination import Page
 from domain.users import Role, User
 from resolvers.context import RequestContext
-from resolvers.loaders import CreditAssessmentLoader
+from resolvers.loaders import CreditAssessmentLoader, CustomerLoansLoader
 from resolvers.use_case import require_viewer, run_use_case
 
 
@@ -51,6 +52,7 @@ def customers_page(
     require_viewer(context, Role.STAFF)
     page = domain.search_customers(context.db, search, first, after)
     context.loader(CreditAssessmentLoader).prime(list(page.items))
+    context.loader(CustomerLoansLoader).prime(c.id for c in page.items)
     return page
 
 
@@ -74,3 +76,10 @@ def my_customer(context: RequestContext) -> Customer | None:
 
 def credit_assessment(context: RequestContext, customer: Customer) -> CreditAssessment:
     return context.loader(CreditAssessmentLoader).load(customer)
+
+
+def loans_of(context: RequestContext, customer: Customer) -> list[Loan]:
+    """Every loan of a customer the viewer may already see, batched with the page."""
+    assert customer.id is not None
+    loans: list[Loan] = context.loader(CustomerLoansLoader).load(customer.id) or []
+    return loans

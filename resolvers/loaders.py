@@ -3,8 +3,14 @@ related data loads it for the whole page at once (no N+1 queries)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from domain.credit_assessment import CreditAssessment, assess_customers
 from domain.customers import Customer
+from domain.loans import Loan, loans_of_customers
+from domain.origination import by_ids, schedules_of
+from domain.products import LoanProduct
 from resolvers.context import RequestContext
 
 
@@ -31,3 +37,58 @@ class CreditAssessmentLoader:
                 )
             )
         return self._loaded[customer.id]
+
+
+class KeyedLoader:
+    """Rows by id for a whole page at once: `prime` the ids, the first `load` fetches all."""
+
+    def __init__(self, context: RequestContext) -> None:
+        self._context = context
+        self._wanted: set[int] = set()
+        self._found: dict[int, Any] = {}
+
+    def fetch(self, ids: list[int]) -> dict[int, Any]:
+        raise NotImplementedError
+
+    def prime(self, ids: Iterable[int | None]) -> None:
+        self._wanted.update(i for i in ids if i is not None and i not in self._found)
+
+    def load(self, key: int) -> Any:
+        if key not in self._found:
+            self._wanted.add(key)
+            batch = sorted(self._wanted)
+            self._wanted.clear()
+            found = self.fetch(batch)
+            self._found.update({k: found.get(k) for k in batch})
+        return self._found[key]
+
+
+class ScheduleLoader(KeyedLoader):
+    def fetch(self, ids: list[int]) -> dict[int, Any]:
+        return schedules_of(self._context.db, ids)
+
+
+class ProductLoader(KeyedLoader):
+    def fetch(self, ids: list[int]) -> dict[int, Any]:
+        return by_ids(self._context.db, LoanProduct, ids)
+
+
+class CustomerLoader(KeyedLoader):
+    def fetch(self, ids: list[int]) -> dict[int, Any]:
+        return by_ids(self._context.db, Customer, ids)
+
+
+class LoanLoader(KeyedLoader):
+    def fetch(self, ids: list[int]) -> dict[int, Any]:
+        return by_ids(self._context.db, Loan, ids)
+
+
+class CustomerLoansLoader(KeyedLoader):
+    def fetch(self, ids: list[int]) -> dict[int, Any]:
+        grouped = loans_of_customers(self._context.db, ids)
+        # Fields resolve customer by customer: prime the loans' relations for the whole page
+        # now, or each customer's schedules would cost a query of their own.
+        loans = [loan for group in grouped.values() for loan in group]
+        self._context.loader(ScheduleLoader).prime(loan.id for loan in loans)
+        self._context.loader(ProductLoader).prime(loan.product_id for loan in loans)
+        return grouped

@@ -6,7 +6,7 @@ import enum
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry import relay
@@ -19,6 +19,9 @@ from resolvers import customers as resolvers
 from schema.info import Info
 from schema.pagination import row_id
 from schema.scalars import Money
+
+if TYPE_CHECKING:
+    from schema.loans import LoanNode
 
 
 @strawberry.enum(description="The kind of national identity document.")
@@ -129,6 +132,12 @@ class CustomerNode(relay.Node):
     def credit_assessment(self, info: Info) -> CreditAssessment:
         found = resolvers.credit_assessment(info.context, self.row)
         return CreditAssessment.from_domain(found, self.row.currency)
+
+    @strawberry.field(description="This customer's loans, oldest first (imported ones too).")
+    def loans(self, info: Info) -> list[Annotated[LoanNode, strawberry.lazy("schema.loans")]]:
+        from schema.loans import LoanNode as Node
+
+        return [Node.from_model(loan) for loan in resolvers.loans_of(info.context, self.row)]
 
     @classmethod
     def from_model(cls, row: domain.Customer) -> CustomerNode:

@@ -9,6 +9,7 @@ import strawberry
 
 from domain import errors as domain
 from domain.customers import CustomerNotFound, DuplicateCustomer
+from domain.origination import ApplicationPending
 from domain.products import ProductCodeTaken, ProductNotFound
 
 
@@ -86,6 +87,11 @@ class ProductCodeTakenError(Error):
     product_code: str = strawberry.field(description="The code that is taken.")
 
 
+@strawberry.type(description="An earlier application for this product is still undecided.")
+class ApplicationPendingError(Error):
+    pass
+
+
 def _invalid_input(error: domain.InvalidInput) -> InvalidInputError:
     return InvalidInputError(
         message=error.message,
@@ -119,6 +125,7 @@ _BUILDERS: dict[type[domain.DomainError], Callable[[Any], Error]] = {
     ProductCodeTaken: lambda e: ProductCodeTakenError(
         message=e.message, code=e.code, product_code=e.product_code
     ),
+    ApplicationPending: lambda e: ApplicationPendingError(message=e.message, code=e.code),
 }
 
 

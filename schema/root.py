@@ -15,6 +15,7 @@ from schema.customer_operations import CustomerMutations, CustomerQueries
 from schema.eligibility import EligibilityQueries
 from schema.imports import ImportQueries
 from schema.info import Info
+from schema.loans import LoanMutations, LoanQueries
 from schema.pagination import Connection, decode_cursor
 from schema.permissions import IsStaff
 from schema.products import ProductMutations, ProductQueries
@@ -22,7 +23,7 @@ from schema.users import UserNode, Viewer, to_node
 
 
 @strawberry.type(description="Everything that can be read.")
-class Query(CustomerQueries, ImportQueries, ProductQueries, EligibilityQueries):
+class Query(CustomerQueries, ImportQueries, ProductQueries, EligibilityQueries, LoanQueries):
     @strawberry.field(
         description="Any object by its global id, if the viewer may see it (else null)."
     )
@@ -57,5 +58,5 @@ class Query(CustomerQueries, ImportQueries, ProductQueries, EligibilityQueries):
 
 
 @strawberry.type(description="Everything that changes state. Each returns a result union.")
-class Mutation(AuthMutations, CustomerMutations, ProductMutations):
+class Mutation(AuthMutations, CustomerMutations, ProductMutations, LoanMutations):
     pass

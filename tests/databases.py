@@ -57,8 +57,21 @@ def _reference(engine: sa.Engine) -> dict[str, list[dict[str, object]]]:
     return _reference_rows[key]
 
 
+def assert_ledger_balances(engine: sa.Engine) -> None:
+    """What `lendgraph ledger verify` checks, after every test's scenario."""
+    from sqlmodel import Session
+
+    from domain.ledger import verify_ledger
+
+    with Session(engine) as session:
+        problems = verify_ledger(session)
+    assert problems == [], f"the ledger does not verify after the last test: {problems}"
+
+
 def empty_all_tables(engine: sa.Engine) -> None:
-    """Every table as just migrated: empty, but for the shipped reference rows."""
+    """Every table as just migrated: empty, but for the shipped reference rows. The ledger
+    left by the previous test must verify first."""
+    assert_ledger_balances(engine)
     reference = _reference(engine)
     tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
     with engine.begin() as connection:

@@ -1,0 +1,345 @@
+"""Loans and loan applications: types, applyForLoan, and the lists."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+import strawberry
+from strawberry import relay
+
+from domain import loans as domain
+from domain import origination
+from domain.applications import LoanAsk
+from domain.money import Money as DomainMoney
+from domain.origination import LoanFilter
+from resolvers import loans as resolvers
+from resolvers.loaders import CustomerLoader, LoanLoader, ProductLoader, ScheduleLoader
+from schema.customers import CustomerNode
+from schema.eligibility import DecisionReason, ScheduledInstallment
+from schema.errors import (
+    ApplicationPendingError,
+    CustomerNotFoundError,
+    IdempotencyConflictError,
+    InvalidInputError,
+    NotAuthenticatedError,
+    PermissionDeniedError,
+    ProductNotFoundError,
+    outcome,
+)
+from schema.info import Info
+from schema.pagination import Connection, decode_cursor, row_id
+from schema.products import LoanProduct
+from schema.scalars import Money
+
+
+@strawberry.enum(description="Where a loan stands.")
+class LoanStatus(enum.Enum):
+    PENDING = strawberry.enum_value("PENDING", description="Awaiting a decision.")
+    APPROVED = strawberry.enum_value("APPROVED", description="Approved, not yet paid out.")
+    REJECTED = strawberry.enum_value("REJECTED", description="Refused.")
+    FAILED = strawberry.enum_value("FAILED", description="No decision could be reached.")
+    ACTIVE = strawberry.enum_value("ACTIVE", description="Paid out and being repaid.")
+    PAID = strawberry.enum_value("PAID", description="Closed: nothing owed.")
+
+
+@strawberry.enum(description="Where an application stands.")
+class ApplicationStatus(enum.Enum):
+    PENDING = strawberry.enum_value("PENDING", description="Waiting for an external score.")
+    APPROVED = strawberry.enum_value("APPROVED", description="Approved: see its loan.")
+    REJECTED = strawberry.enum_value("REJECTED", description="Refused: see the reasons.")
+    FAILED = strawberry.enum_value("FAILED", description="No decision; apply again.")
+
+
+def _money(minor: int, currency: str) -> Money:
+    return Money.from_domain(DomainMoney.from_minor(minor, currency))
+
+
+@strawberry.type(description="What is still owed on a loan.")
+class Outstanding:
+    principal: Money = strawberry.field(description="Principal not yet repaid.")
+    interest: Money = strawberry.field(description="Scheduled interest not yet paid.")
+    total: Money = strawberry.field(description="Principal plus interest.")
+
+
+@strawberry.type(name="Loan", description="Money lent to a customer.")
+class LoanNode(relay.Node):
+    loan_id: relay.NodeID[int]
+    row: strawberry.Private[domain.Loan]
+    number: int = strawberry.field(description="The loan number people quote.")
+    principal: Money = strawberry.field(description="Amount lent.")
+    interest_rate: Decimal = strawberry.field(description="Rate in percent, as corrected.")
+    tenure: int = strawberry.field(description="Term, in termUnit.")
+    term_unit: str = strawberry.field(description="MONTH, WEEK or DAY.")
+    installment: Money = strawberry.field(description="The first amount due (EMI etc.).")
+    status: LoanStatus = strawberry.field(description="Where the loan stands.")
+    origin: str = strawberry.field(description="IMPORTED from history, or ORIGINATED here.")
+    start_date: date = strawberry.field(description="Disbursement (or approval) date.")
+    end_date: date = strawberry.field(description="Date of the last due.")
+
+    @classmethod
+    def from_model(cls, row: domain.Loan) -> LoanNode:
+        assert row.id is not None
+        return cls(
+            loan_id=row.id,
+            row=row,
+            number=row.number,
+            principal=Money.from_domain(row.principal),
+            interest_rate=row.interest_rate,
+            tenure=row.tenure,
+            term_unit=row.term_unit,
+            installment=Money.from_domain(row.installment),
+            status=LoanStatus(row.status.value),
+            origin=row.origin.value,
+            start_date=row.start_date,
+            end_date=row.end_date,
+        )
+
+    @classmethod
+    def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[LoanNode | None]:
+        ids = [row_id(i) for i in node_ids]
+        found = resolvers.visible_loans(info.context, [i for i in ids if i is not None])
+        return [cls.from_model(found[i]) if i in found else None for i in ids]
+
+    def _schedule(self, info: Info) -> list[origination.ScheduledDue]:
+        return info.context.loader(ScheduleLoader).load(self.loan_id) or []
+
+    @strawberry.field(description="The customer who owes it.")
+    def customer(self, info: Info) -> CustomerNode:
+        return CustomerNode.from_model(
+            info.context.loader(CustomerLoader).load(self.row.customer_id)
+        )
+
+    @strawberry.field(description="The product it was made under; null for imported loans.")
+    def product(self, info: Info) -> LoanProduct | None:
+        if self.row.product_id is None:
+            return None
+        return LoanProduct(row=info.context.loader(ProductLoader).load(self.row.product_id))
+
+    @strawberry.field(
+        description="Every due as fixed when the loan was made (empty for "
+        "imported loans, whose schedule stayed in the old system)."
+    )
+    def schedule(self, info: Info) -> list[ScheduledInstallment]:
+        currency = self.row.currency
+        return [
+            ScheduledInstallment(
+                number=d.number,
+                due_date=d.due_date,
+                principal=_money(d.principal_minor, currency),
+                interest=_money(d.interest_minor, currency),
+                total=_money(d.principal_minor + d.interest_minor, currency),
+            )
+            for d in self._schedule(info)
+        ]
+
+    @strawberry.field(
+        description="What is still owed (no payments are recorded yet, so the "
+        "whole schedule); null for imported loans."
+    )
+    def outstanding(self, info: Info) -> Outstanding | None:
+        dues = self._schedule(info)
+        if not dues:
+            return None
+        principal = sum(d.principal_minor for d in dues)
+        interest = sum(d.interest_minor for d in dues)
+        currency = self.row.currency
+        return Outstanding(
+            principal=_money(principal, currency),
+            interest=_money(interest, currency),
+            total=_money(principal + interest, currency),
+        )
+
+    @strawberry.field(description="Installments still to pay.")
+    def repayments_left(self, info: Info) -> int:
+        dues = self._schedule(info)
+        if dues:
+            return len(dues)
+        return max(self.row.tenure - self.row.emis_paid_on_time, 0)
+
+    @strawberry.field(description="The next due, if any is scheduled.")
+    def next_due(self, info: Info) -> ScheduledInstallment | None:
+        rows = self.schedule(info)
+        return rows[0] if rows else None
+
+
+@strawberry.type(name="LoanApplication", description="A request for a loan and its decision.")
+class ApplicationNode(relay.Node):
+    application_id: relay.NodeID[int]
+    row: strawberry.Private[origination.LoanApplication]
+    status: ApplicationStatus = strawberry.field(description="Where it stands.")
+    amount: Money = strawberry.field(description="Amount asked for.")
+    requested_interest_rate: Decimal | None = strawberry.field(description="Rate asked for.")
+    interest_rate: Decimal = strawberry.field(description="Rate decided (corrected).")
+    tenure: int = strawberry.field(description="Term in the product's unit.")
+    disbursement_date: date = strawberry.field(description="When the money is paid out.")
+    reasons: list[DecisionReason] = strawberry.field(description="Every rule that decided it.")
+    credit_score: int | None = strawberry.field(description="The score the policy used.")
+    created_at: datetime = strawberry.field(description="When it was made.")
+    decided_at: datetime | None = strawberry.field(description="When it was decided.")
+
+    @classmethod
+    def from_model(cls, row: origination.LoanApplication) -> ApplicationNode:
+        assert row.id is not None
+        return cls(
+            application_id=row.id,
+            row=row,
+            status=ApplicationStatus(row.status.value),
+            amount=Money.from_domain(row.amount),
+            requested_interest_rate=row.requested_rate,
+            interest_rate=row.interest_rate,
+            tenure=row.tenure,
+            disbursement_date=row.disbursement_date,
+            reasons=[DecisionReason(code=r["code"], message=r["message"]) for r in row.reasons],
+            credit_score=row.credit_score,
+            created_at=row.created_at,
+            decided_at=row.decided_at,
+        )
+
+    @classmethod
+    def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[ApplicationNode | None]:
+        return [None for _ in node_ids]  # reachable through applications and applyForLoan
+
+    @strawberry.field(description="The product applied for.")
+    def product(self, info: Info) -> LoanProduct:
+        return LoanProduct(row=info.context.loader(ProductLoader).load(self.row.product_id))
+
+    @strawberry.field(description="The customer who applied.")
+    def customer(self, info: Info) -> CustomerNode:
+        return CustomerNode.from_model(
+            info.context.loader(CustomerLoader).load(self.row.customer_id)
+        )
+
+    @strawberry.field(description="The loan it became, once approved.")
+    def loan(self, info: Info) -> LoanNode | None:
+        if self.row.loan_id is None:
+            return None
+        return LoanNode.from_model(info.context.loader(LoanLoader).load(self.row.loan_id))
+
+
+@strawberry.input(
+    description="A loan request. Replaying the same idempotencyKey returns the "
+    "first result; reusing it for another request is refused."
+)
+class ApplyForLoanInput:
+    product_code: str = strawberry.field(description="Which product.")
+    amount: Decimal = strawberry.field(description="Amount asked for.")
+    idempotency_key: str = strawberry.field(description="8-100 characters, unique per request.")
+    interest_rate: Decimal | None = strawberry.field(default=None, description="Rate asked for.")
+    tenure: int | None = strawberry.field(default=None, description="Term, product's unit.")
+    disbursement_date: date | None = strawberry.field(default=None, description="Pay-out day.")
+    customer_id: relay.GlobalID | None = strawberry.field(
+        default=None, description="STAFF: on whose behalf. A customer applies for themself."
+    )
+
+
+ApplyForLoanResult = Annotated[
+    ApplicationNode
+    | InvalidInputError
+    | ProductNotFoundError
+    | CustomerNotFoundError
+    | ApplicationPendingError
+    | IdempotencyConflictError
+    | NotAuthenticatedError
+    | PermissionDeniedError,
+    strawberry.union("ApplyForLoanResult", description="The stored application, or why not."),
+]
+
+
+def _customer_id(gid: relay.GlobalID | None) -> int | None:
+    if gid is None:
+        return None
+    return (row_id(gid.node_id) if gid.type_name == "Customer" else None) or resolvers.NOBODY
+
+
+def _filter(customer: relay.GlobalID | None, product_code: str | None, status: Any) -> LoanFilter:
+    return LoanFilter(
+        _customer_id(customer), product_code, status.value if status is not None else None
+    )
+
+
+Page = Annotated[int, strawberry.argument(description="Page size, 1-100.")]
+After = Annotated[str | None, strawberry.argument(description="Cursor to start after.")]
+CustomerArg = Annotated[relay.GlobalID | None, strawberry.argument(description="STAFF: whose.")]
+ProductArg = Annotated[str | None, strawberry.argument(description="Only this product.")]
+
+
+@strawberry.type
+class LoanQueries:
+    @strawberry.field(description="Loans, oldest first: a customer's own, or anyone's (STAFF).")
+    def loans(
+        self,
+        info: Info,
+        *,
+        first: Page = 20,
+        after: After = None,
+        customer_id: CustomerArg = None,
+        product_code: ProductArg = None,
+        status: Annotated[
+            LoanStatus | None, strawberry.argument(description="Only this status.")
+        ] = None,
+    ) -> Connection[LoanNode]:
+        page = resolvers.loans_page(
+            info.context, _filter(customer_id, product_code, status), first, decode_cursor(after)
+        )
+        return Connection[LoanNode].from_page(page, LoanNode.from_model, lambda row: row.id)
+
+    @strawberry.field(description="One loan by global id, if the viewer may see it.")
+    def loan(
+        self, info: Info, id: Annotated[relay.GlobalID, strawberry.argument(description="Its id.")]
+    ) -> LoanNode | None:
+        wanted = row_id(id.node_id) if id.type_name == "Loan" else None
+        row = resolvers.visible_loans(info.context, [wanted]).get(wanted) if wanted else None
+        return LoanNode.from_model(row) if row is not None else None
+
+    @strawberry.field(description="Applications with their decisions, oldest first.")
+    def applications(
+        self,
+        info: Info,
+        *,
+        first: Page = 20,
+        after: After = None,
+        customer_id: CustomerArg = None,
+        product_code: ProductArg = None,
+        status: Annotated[
+            ApplicationStatus | None, strawberry.argument(description="Only this status.")
+        ] = None,
+    ) -> Connection[ApplicationNode]:
+        page = resolvers.applications_page(
+            info.context, _filter(customer_id, product_code, status), first, decode_cursor(after)
+        )
+        return Connection[ApplicationNode].from_page(
+            page, ApplicationNode.from_model, lambda row: row.id
+        )
+
+
+@strawberry.type
+class LoanMutations:
+    @strawberry.mutation(
+        description="Apply for a loan. Every application is stored with its decision and "
+        "reasons; an approved one becomes a loan with a number and a schedule, paid out at "
+        "once when the bank funds it (provider-funded loans wait APPROVED for funding)."
+    )
+    def apply_for_loan(
+        self,
+        info: Info,
+        input: Annotated[ApplyForLoanInput, strawberry.argument(description="The request.")],
+    ) -> ApplyForLoanResult:
+        ask = LoanAsk(
+            input.product_code,
+            input.amount,
+            input.interest_rate,
+            input.tenure,
+            input.disbursement_date,
+        )
+        result = resolvers.apply(
+            info.context, ask, input.idempotency_key, _customer_id(input.customer_id)
+        )
+        return outcome(result, ApplicationNode.from_model)
