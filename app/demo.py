@@ -14,7 +14,9 @@ from pathlib import Path
 from sqlmodel import func, select
 
 from app.runtime import Runtime
+from domain.applications import LoanAsk
 from domain.customers import Customer, Registration, register_customer, verify_identity
+from domain.origination import apply_for_loan
 from domain.tables import utcnow
 from domain.unit_of_work import UnitOfWork
 from domain.users import Role, create_user, find_user_by_username
@@ -66,8 +68,15 @@ def _customers(runtime: Runtime, folder: Path, created: list[str]) -> None:
                 registered_by=None,
             )
             verify_identity(session, asha)  # as staff would, having seen her Aadhar card
+            apply_for_loan(
+                session,
+                asha,
+                LoanAsk("PERSONAL_EMI", Decimal("200000"), Decimal("11"), 24),
+                "demo-asha-personal",
+                utcnow(),
+            )
             uow.commit()
-    created.append(f"demo customer {DEMO_CUSTOMER[0]} with savings transactions")
+    created.append(f"demo customer {DEMO_CUSTOMER[0]} with savings transactions and a loan")
 
 
 def load_demo_data(runtime: Runtime, folder: Path) -> DemoReport:
