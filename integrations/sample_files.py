@@ -17,6 +17,9 @@ from pathlib import Path
 
 from openpyxl import Workbook
 
+from domain.importing.customers import CustomerSheet
+from domain.importing.loans import LoanSheet
+
 FIRST = (
     "Aarav",
     "Vivaan",
@@ -75,26 +78,8 @@ LAST = (
     "Agarwal",
     "Jain",
 )
-CUSTOMER_HEADERS = (
-    "Customer ID",
-    "First Name",
-    "Last Name",
-    "Age",
-    "Phone Number",
-    "Monthly Salary",
-    "Approved Limit",
-)
-LOAN_HEADERS = (
-    "Customer ID",
-    "Loan ID",
-    "Loan Amount",
-    "Tenure",
-    "Interest Rate",
-    "Monthly payment",
-    "EMIs paid on Time",
-    "Date of Approval",
-    "End Date",
-)
+CUSTOMER_HEADERS = CustomerSheet.headers
+LOAN_HEADERS = LoanSheet.headers
 CENT = Decimal("0.01")
 
 

@@ -22,7 +22,7 @@ from schema.errors import (
     outcome,
 )
 from schema.info import Info
-from schema.pagination import Connection, decode_cursor, row_id
+from schema.pagination import AfterCursor, Connection, PageSize, decode_cursor, row_id
 from schema.permissions import IsStaff
 
 
@@ -198,10 +198,8 @@ class CustomerQueries:
     def customers(
         self,
         info: Info,
-        first: Annotated[int, strawberry.argument(description="Page size, 1-100.")] = 20,
-        after: Annotated[
-            str | None, strawberry.argument(description="Cursor to start after.")
-        ] = None,
+        first: PageSize = 20,
+        after: AfterCursor = None,
         search: Annotated[str | None, strawberry.argument(description="Text to look for.")] = None,
     ) -> Connection[CustomerNode]:
         page = resolvers.customers_page(info.context, search, first, decode_cursor(after))

@@ -17,7 +17,7 @@ from domain.money import Money as DomainMoney
 from domain.scoring.loan_history import Component
 from resolvers import customers as resolvers
 from schema.info import Info
-from schema.pagination import row_id
+from schema.pagination import visible_nodes
 from schema.scalars import Money
 
 if TYPE_CHECKING:
@@ -167,9 +167,9 @@ class CustomerNode(relay.Node):
     def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[CustomerNode | None]:
-        ids = [row_id(i) for i in node_ids]
-        found = resolvers.visible_customers(info.context, [i for i in ids if i is not None])
-        return [cls.from_model(found[i]) if i in found else None for i in ids]
+        return visible_nodes(
+            node_ids, lambda ids: resolvers.visible_customers(info.context, ids), cls.from_model
+        )
 
 
 def to_node(row: Any) -> CustomerNode:

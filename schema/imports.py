@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
 import strawberry
 
 from domain.importing_runs import ImportRun as ImportRunRow
 from resolvers import imports as resolvers
 from schema.info import Info
-from schema.pagination import Connection, decode_cursor
+from schema.pagination import AfterCursor, Connection, PageSize, decode_cursor
 from schema.permissions import IsStaff
 
 
@@ -83,10 +83,8 @@ class ImportQueries:
     def import_runs(
         self,
         info: Info,
-        first: Annotated[int, strawberry.argument(description="Page size, 1-100.")] = 20,
-        after: Annotated[
-            str | None, strawberry.argument(description="Cursor to start after.")
-        ] = None,
+        first: PageSize = 20,
+        after: AfterCursor = None,
     ) -> Connection[ImportRun]:
         page = resolvers.import_runs(info.context, first, decode_cursor(after))
         return Connection[ImportRun].from_page(page, _to_node, lambda run: run.id)

@@ -31,7 +31,14 @@ from schema.errors import (
     outcome,
 )
 from schema.info import Info
-from schema.pagination import Connection, decode_cursor, row_id
+from schema.pagination import (
+    AfterCursor,
+    Connection,
+    PageSize,
+    decode_cursor,
+    row_id,
+    visible_nodes,
+)
 from schema.products import LoanProduct
 from schema.scalars import Money
 
@@ -102,9 +109,9 @@ class LoanNode(relay.Node):
     def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[LoanNode | None]:
-        ids = [row_id(i) for i in node_ids]
-        found = resolvers.visible_loans(info.context, [i for i in ids if i is not None])
-        return [cls.from_model(found[i]) if i in found else None for i in ids]
+        return visible_nodes(
+            node_ids, lambda ids: resolvers.visible_loans(info.context, ids), cls.from_model
+        )
 
     def _schedule(self, info: Info) -> list[origination.ScheduledDue]:
         return info.context.loader(ScheduleLoader).load(self.loan_id) or []
@@ -265,8 +272,6 @@ def _filter(customer: relay.GlobalID | None, product_code: str | None, status: A
     )
 
 
-Page = Annotated[int, strawberry.argument(description="Page size, 1-100.")]
-After = Annotated[str | None, strawberry.argument(description="Cursor to start after.")]
 CustomerArg = Annotated[relay.GlobalID | None, strawberry.argument(description="STAFF: whose.")]
 ProductArg = Annotated[str | None, strawberry.argument(description="Only this product.")]
 
@@ -278,8 +283,8 @@ class LoanQueries:
         self,
         info: Info,
         *,
-        first: Page = 20,
-        after: After = None,
+        first: PageSize = 20,
+        after: AfterCursor = None,
         customer_id: CustomerArg = None,
         product_code: ProductArg = None,
         status: Annotated[
@@ -304,8 +309,8 @@ class LoanQueries:
         self,
         info: Info,
         *,
-        first: Page = 20,
-        after: After = None,
+        first: PageSize = 20,
+        after: AfterCursor = None,
         customer_id: CustomerArg = None,
         product_code: ProductArg = None,
         status: Annotated[

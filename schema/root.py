@@ -16,7 +16,7 @@ from schema.eligibility import EligibilityQueries
 from schema.imports import ImportQueries
 from schema.info import Info
 from schema.loans import LoanMutations, LoanQueries
-from schema.pagination import Connection, decode_cursor
+from schema.pagination import AfterCursor, Connection, PageSize, decode_cursor
 from schema.permissions import IsStaff
 from schema.products import ProductMutations, ProductQueries
 from schema.users import UserNode, Viewer, to_node
@@ -48,10 +48,8 @@ class Query(CustomerQueries, ImportQueries, ProductQueries, EligibilityQueries, 
     def users(
         self,
         info: Info,
-        first: Annotated[int, strawberry.argument(description="Page size, 1-100.")] = 20,
-        after: Annotated[
-            str | None, strawberry.argument(description="Cursor to start after.")
-        ] = None,
+        first: PageSize = 20,
+        after: AfterCursor = None,
     ) -> Connection[UserNode]:
         page = user_resolvers.users_page(info.context, first, decode_cursor(after))
         return Connection[UserNode].from_page(page, to_node, lambda user: user.id)

@@ -13,7 +13,7 @@ from strawberry import relay
 from domain import users as domain
 from resolvers import users as resolvers
 from schema.info import Info
-from schema.pagination import row_id
+from schema.pagination import visible_nodes
 
 if TYPE_CHECKING:
     from schema.customers import CustomerNode
@@ -49,9 +49,9 @@ class UserNode(relay.Node):
     def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[UserNode | None]:
-        ids = [row_id(i) for i in node_ids]
-        found = resolvers.visible_users(info.context, [i for i in ids if i is not None])
-        return [cls.from_model(found[i]) if i in found else None for i in ids]
+        return visible_nodes(
+            node_ids, lambda ids: resolvers.visible_users(info.context, ids), cls.from_model
+        )
 
 
 @strawberry.type(description="The signed-in user: who is asking and in which role.")

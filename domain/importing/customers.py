@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 from domain.customer_rules import normalise_phone
 from domain.customers import Customer
 from domain.importing import cells
-from domain.importing.batch import BatchContext, NumberedRow
+from domain.importing.batch import BatchContext, NumberedRow, parse_rows
 from domain.importing_runs import ImportKind, ImportTally
 from domain.upsert import insert_ignoring_conflicts
 
@@ -45,13 +45,7 @@ class CustomerSheet:
     def import_batch(
         self, session: Session, rows: list[NumberedRow], context: BatchContext
     ) -> ImportTally:
-        tally = ImportTally(read=len(rows))
-        parsed: list[tuple[int, dict[str, Any]]] = []
-        for number, row in rows:
-            try:
-                parsed.append((number, self._parse(row, context)))
-            except cells.BadCell as problem:
-                tally.refuse(number, str(problem))
+        parsed, tally = parse_rows(rows, lambda _number, row: self._parse(row, context))
         legacy_ids = [record["legacy_id"] for _, record in parsed]
         phones = [record["phone"] for _, record in parsed]
         known = session.exec(

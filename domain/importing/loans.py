@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from domain.customers import Customer
 from domain.importing import cells
-from domain.importing.batch import BatchContext, NumberedRow
+from domain.importing.batch import BatchContext, NumberedRow, parse_rows
 from domain.importing_runs import ImportKind, ImportTally
 from domain.loans import Loan, LoanOrigin, LoanStatus, advance_loan_numbers
 from domain.rates import RATE_SCALE
@@ -73,13 +73,7 @@ class LoanSheet:
     def import_batch(
         self, session: Session, rows: list[NumberedRow], context: BatchContext
     ) -> ImportTally:
-        tally = ImportTally(read=len(rows))
-        parsed: list[tuple[int, dict[str, Any]]] = []
-        for number, row in rows:
-            try:
-                parsed.append((number, self._parse(row, context)))
-            except cells.BadCell as problem:
-                tally.refuse(number, str(problem))
+        parsed, tally = parse_rows(rows, lambda _number, row: self._parse(row, context))
         owners = dict(
             session.exec(
                 select(Customer.legacy_id, Customer.id).where(

@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from domain.customer_rules import NATIONAL_ID
 from domain.importing import cells
-from domain.importing.batch import BatchContext, NumberedRow
+from domain.importing.batch import BatchContext, NumberedRow, parse_rows
 from domain.importing_runs import ImportKind, ImportTally
 from domain.outbox import emit_job
 from domain.savings import SavingsTransaction, TransactionType
@@ -45,13 +45,8 @@ class TransactionFile:
     def import_batch(
         self, session: Session, rows: list[NumberedRow], context: BatchContext
     ) -> ImportTally:
-        tally = ImportTally(read=len(rows))
-        records = []
-        for number, row in rows:
-            try:
-                records.append(self._parse(number, row, context))
-            except cells.BadCell as problem:
-                tally.refuse(number, str(problem))
+        parsed, tally = parse_rows(rows, lambda number, row: self._parse(number, row, context))
+        records = [record for _, record in parsed]
         tally.imported = insert_ignoring_conflicts(session, SavingsTransaction, records)
         tally.skipped = len(records) - tally.imported
         if tally.imported:
