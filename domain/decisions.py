@@ -105,7 +105,8 @@ def _limits(request: LoanRequest, config: BankConfig, decision: Decision) -> Non
         decision.refuse("PRODUCT_CLOSED", f"{product.name} takes no new applications.")
     if not low <= request.amount <= high:
         decision.refuse("AMOUNT_OUT_OF_RANGE", f"The amount must be between {low} and {high}.")
-    if not product.term_min <= decision.tenure <= product.term_max:
+    providers = product.funding_source is FundingSource.PROVIDERS  # term = BankConfig's
+    if not providers and not product.term_min <= decision.tenure <= product.term_max:
         unit = product.term_unit.value.lower()
         decision.refuse(
             "TENURE_OUT_OF_RANGE",
@@ -129,6 +130,8 @@ def _by_loan_history(
     if corrected is None:
         decision.refuse("CREDIT_SCORE_TOO_LOW", f"The credit score {score} is 10 or below.")
         return
+    if decision.outcome is Outcome.REJECTED:
+        return  # the EMI rule needs an amount and tenure within the limits
     decision.corrected_interest_rate = corrected
     emi = schedule_for(request.product, request.amount, corrected, decision.tenure, request.start)[
         0
@@ -185,9 +188,7 @@ def decide(
         rate, tenure = config.interest_rate, config.duration_days
     assert rate is not None
     decision = Decision(Outcome.APPROVED, rate, rate, tenure)
-    _limits(request, config, decision)
-    if decision.outcome is Outcome.REJECTED:
-        return decision
+    _limits(request, config, decision)  # every rule is checked; all failures are listed
     decision.schedule = schedule_for(product, request.amount, rate, tenure, request.start)
     policy = product.eligibility_policy
     if policy is EligibilityPolicy.LOAN_HISTORY_SCORE:
@@ -199,9 +200,7 @@ def decide(
         decision.reasons.append(
             Reason("AWAITING_EXTERNAL_SCORE", "The external scoring engine decides this request.")
         )
-    if decision.outcome is Outcome.REJECTED:
-        decision.schedule = []
-    elif decision.corrected_interest_rate != rate:
+    if decision.corrected_interest_rate != rate:
         decision.schedule = schedule_for(
             product, request.amount, decision.corrected_interest_rate, tenure, request.start
         )

@@ -196,8 +196,10 @@ def post(
                 )
             entry.posted = True
             session.flush()
-    except IntegrityError:
-        raise InsufficientBalance() from None
+    except IntegrityError as error:
+        if "balance_not_negative" in str(error.orig):
+            raise InsufficientBalance() from None
+        raise
     for leg in legs:
         session.refresh(leg.account)
     return entry

@@ -210,6 +210,9 @@ def apply_for_loan(
     if earlier is not None:
         return earlier
     product = product_by_code(session, ask.product_code)
+    # One decision at a time per customer: the 50 % EMI rule must see every loan approved
+    # before it, so concurrent applications queue on the customer row.
+    session.exec(select(Customer.id).where(Customer.id == customer.id).with_for_update())
     undecided = select(LoanApplication.id).where(
         LoanApplication.customer_id == customer.id,
         LoanApplication.product_id == product.id,
@@ -242,11 +245,14 @@ def apply_for_loan(
             session.add(application)
             session.flush()
     except IntegrityError as error:
-        if "idempotency_key" in str(error.orig):  # the same request, a moment earlier
+        text = str(error.orig)
+        if "idempotency_key" in text:  # the same request, a moment earlier
             replayed = _replay(session, key, fingerprint)
             if replayed is not None:
                 return replayed
-        raise ApplicationPending() from None
+        if "undecided" in text or "customer_id, loan_applications.product_id" in text:
+            raise ApplicationPending() from None
+        raise
     if decision.outcome is Outcome.APPROVED:
         application.loan_id = _make_loan(session, product, application, decision).id
         session.add(application)

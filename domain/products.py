@@ -196,6 +196,17 @@ def _field_problems(product: LoanProduct, terms: ProductTerms) -> list[FieldProb
     return problems
 
 
+# The longest term each unit allows (schedules are computed per request, so bounded).
+TERM_CAPS = {TermUnit.MONTH: 480, TermUnit.WEEK: 520, TermUnit.DAY: 3650}
+# Which term units each repayment style is built for.
+STYLE_UNITS = {
+    RepaymentStyle.EMI_REDUCING: {TermUnit.MONTH},
+    RepaymentStyle.REVOLVING: {TermUnit.MONTH},
+    RepaymentStyle.FLAT_INSTALLMENTS: {TermUnit.WEEK, TermUnit.MONTH, TermUnit.DAY},
+    RepaymentStyle.FLAT_SINGLE: {TermUnit.DAY, TermUnit.MONTH},
+}
+
+
 def _pick(new: T | None, old: T) -> T:
     return old if new is None else new
 
@@ -215,6 +226,13 @@ def apply_terms(product: LoanProduct, terms: ProductTerms) -> LoanProduct:
         problems.append(FieldProblem("amountMin", "must not be above amountMax"))
     if term_min > term_max:
         problems.append(FieldProblem("termMin", "must not be above termMax"))
+    if term_max > TERM_CAPS[product.term_unit]:
+        problems.append(
+            FieldProblem(
+                "termMax",
+                f"at most {TERM_CAPS[product.term_unit]} {product.term_unit.value.lower()}s",
+            )
+        )
     if problems:
         raise InvalidInput(problems)
     product.amount_min_minor = Money(minimum, product.currency).to_minor()
@@ -312,6 +330,33 @@ def create_product(session: Session, new: NewProduct) -> LoanProduct:
         problems.append(FieldProblem("code", "2-32 capital letters, digits or _"))
     if new.currency not in KNOWN_CURRENCIES:
         problems.append(FieldProblem("currency", f"one of {', '.join(KNOWN_CURRENCIES)}"))
+    if new.term_unit not in STYLE_UNITS[new.repayment_style]:
+        problems.append(
+            FieldProblem(
+                "termUnit",
+                f"{new.repayment_style.value} is repaid in "
+                + " or ".join(sorted(u.value for u in STYLE_UNITS[new.repayment_style])),
+            )
+        )
+    if new.funding_source is FundingSource.PROVIDERS and (
+        new.eligibility_policy is not EligibilityPolicy.LIMITS_ONLY
+        or new.repayment_style is not RepaymentStyle.FLAT_SINGLE
+        or new.currency != bank_config(session).currency
+    ):
+        problems.append(
+            FieldProblem(
+                "fundingSource",
+                "provider-funded products follow the "
+                "P2P pool: LIMITS_ONLY, FLAT_SINGLE, its currency",
+            )
+        )
+    if (
+        new.eligibility_policy is EligibilityPolicy.LOAN_HISTORY_SCORE
+        and new.repayment_style is not RepaymentStyle.EMI_REDUCING
+    ):
+        problems.append(
+            FieldProblem("eligibilityPolicy", "the loan-history policy decides monthly EMI loans")
+        )
     if problems:
         raise InvalidInput(problems)
     if session.exec(select(LoanProduct.id).where(LoanProduct.code == new.code)).first():

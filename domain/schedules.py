@@ -151,7 +151,10 @@ def revolving_projection(
         outstanding = balance - (repayment[1] if repayment else Money.zero(balance.currency))
         last = number == cycles
         part = outstanding if last else (outstanding * MINIMUM_PRINCIPAL_SHARE).rounded()
-        bills.append(Installment(number, billed_on + GRACE, part, interest.rounded()))
+        # §4: min due = principal × 3 % + the cycle's interest, rounded once; the interest
+        # part is what the rounded due leaves after the (rounded) principal part.
+        due = outstanding + interest if last else outstanding * MINIMUM_PRINCIPAL_SHARE + interest
+        bills.append(Installment(number, billed_on + GRACE, part, due.rounded() - part))
         if repayment is not None:
             balance = outstanding
         repayment = (billed_on + GRACE, part)

@@ -14,7 +14,7 @@ from resolvers.use_case import require_viewer
 
 def _customer(context: RequestContext, customer_id: int | None) -> Customer:
     """STAFF name the customer; a customer always asks for themself."""
-    viewer = require_viewer(context)
+    viewer = require_viewer(context, Role.STAFF, Role.CUSTOMER)
     if viewer.role is Role.STAFF and customer_id is not None:
         customer = context.db.get(Customer, customer_id)
     else:

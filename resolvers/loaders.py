@@ -75,12 +75,20 @@ class ProductLoader(KeyedLoader):
 
 class CustomerLoader(KeyedLoader):
     def fetch(self, ids: list[int]) -> dict[int, Any]:
-        return by_ids(self._context.db, Customer, ids)
+        found = by_ids(self._context.db, Customer, ids)
+        # whatever is asked of these customers next comes for all of them at once
+        self._context.loader(CreditAssessmentLoader).prime(list(found.values()))
+        self._context.loader(CustomerLoansLoader).prime(found)
+        return found
 
 
 class LoanLoader(KeyedLoader):
     def fetch(self, ids: list[int]) -> dict[int, Any]:
-        return by_ids(self._context.db, Loan, ids)
+        found = by_ids(self._context.db, Loan, ids)
+        self._context.loader(ScheduleLoader).prime(found)
+        self._context.loader(ProductLoader).prime(loan.product_id for loan in found.values())
+        self._context.loader(CustomerLoader).prime(loan.customer_id for loan in found.values())
+        return found
 
 
 class CustomerLoansLoader(KeyedLoader):

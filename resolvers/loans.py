@@ -88,5 +88,15 @@ def visible_loans(context: RequestContext, ids: list[int]) -> dict[int, Loan]:
     return found
 
 
+def visible_applications(context: RequestContext, ids: list[int]) -> dict[int, LoanApplication]:
+    if context.viewer is None:
+        return {}
+    scope = _scoped(context, LoanFilter())
+    found = domain.by_ids(context.db, LoanApplication, ids)
+    if scope.customer_id is not None:
+        found = {i: a for i, a in found.items() if a.customer_id == scope.customer_id}
+    return found
+
+
 def load(context: RequestContext, loader: type[T], key: int | None) -> object:
     return None if key is None else context.loader(loader).load(key)  # type: ignore[attr-defined]

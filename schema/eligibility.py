@@ -18,6 +18,7 @@ from schema.errors import (
     CustomerNotFoundError,
     InvalidInputError,
     NotAuthenticatedError,
+    PermissionDeniedError,
     ProductNotFoundError,
     outcome,
 )
@@ -117,7 +118,8 @@ EligibilityResult = Annotated[
     | ProductNotFoundError
     | CustomerNotFoundError
     | InvalidInputError
-    | NotAuthenticatedError,
+    | NotAuthenticatedError
+    | PermissionDeniedError,
     strawberry.union("EligibilityResult", description="The decision, or why there is none."),
 ]
 

@@ -162,6 +162,28 @@ class LoanNode(relay.Node):
             total=_money(principal + interest, currency),
         )
 
+    @strawberry.field(
+        description="Repaid so far (payments arrive with the payments issue: "
+        "0 until then); null for imported loans, whose payments stayed behind."
+    )
+    def total_paid(self, info: Info) -> Money | None:
+        return _money(0, self.row.currency) if self._schedule(info) else None
+
+    @strawberry.field(description="Principal and interest still owed; null for imported loans.")
+    def remaining_balance(self, info: Info) -> Money | None:
+        owed = self.outstanding(info)
+        return owed.total if owed is not None else None
+
+    @strawberry.field(
+        description="What to pay by the next due date: every unpaid due up to "
+        "and including it (for a P2P loan, the whole amount × (1 + rate))."
+    )
+    def amount_due(self, info: Info) -> Money | None:
+        dues = self._schedule(info)
+        if not dues:
+            return None
+        return _money(dues[0].principal_minor + dues[0].interest_minor, self.row.currency)
+
     @strawberry.field(description="Installments still to pay.")
     def repayments_left(self, info: Info) -> int:
         dues = self._schedule(info)
@@ -169,7 +191,7 @@ class LoanNode(relay.Node):
             return len(dues)
         return max(self.row.tenure - self.row.emis_paid_on_time, 0)
 
-    @strawberry.field(description="The next due, if any is scheduled.")
+    @strawberry.field(description="The next unpaid due, if any is scheduled.")
     def next_due(self, info: Info) -> ScheduledInstallment | None:
         rows = self.schedule(info)
         return rows[0] if rows else None
@@ -212,7 +234,11 @@ class ApplicationNode(relay.Node):
     def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[ApplicationNode | None]:
-        return [None for _ in node_ids]  # reachable through applications and applyForLoan
+        return visible_nodes(
+            node_ids,
+            lambda ids: resolvers.visible_applications(info.context, ids),
+            cls.from_model,
+        )
 
     @strawberry.field(description="The product applied for.")
     def product(self, info: Info) -> LoanProduct:

@@ -14,7 +14,12 @@ from app.asgi import create_app
 from app.db import make_engine, make_session_factory
 from app.settings import Settings
 from domain.users import Role, create_user
-from tests.databases import empty_all_tables, postgres_database, sqlite_database
+from tests.databases import (
+    assert_ledger_balances,
+    empty_all_tables,
+    postgres_database,
+    sqlite_database,
+)
 from tests.live_server import GraphQLClient, LiveServer
 from tests.services import PG_ADMIN_URL, RUN_ID, require
 
@@ -66,6 +71,7 @@ def engine(database_url: str) -> Iterator[sa.Engine]:
 def session_factory(engine: sa.Engine) -> Iterator[sessionmaker[Session]]:
     empty_all_tables(engine)
     yield make_session_factory(engine)
+    assert_ledger_balances(engine)  # what `lendgraph ledger verify` checks, after every test
 
 
 @pytest.fixture
@@ -86,6 +92,7 @@ def client(server: LiveServer) -> Iterator[GraphQLClient]:
     client = GraphQLClient(server.url)
     yield client
     client.close()
+    assert_ledger_balances(server.runtime.engine)
 
 
 @pytest.fixture

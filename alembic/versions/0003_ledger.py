@@ -50,8 +50,14 @@ POSTGRES_TRIGGERS = [
     CREATE FUNCTION ledger_guard_line() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
       IF TG_OP = 'INSERT' THEN
-        IF (SELECT posted FROM journal_entries WHERE id = NEW.entry_id) THEN
+        -- locked: a line cannot slip in while another transaction posts the entry
+        IF (SELECT posted FROM journal_entries WHERE id = NEW.entry_id FOR UPDATE) THEN
           RAISE EXCEPTION 'journal entry % is already posted', NEW.entry_id
+            USING ERRCODE = 'check_violation';
+        END IF;
+        IF (SELECT currency FROM ledger_accounts WHERE id = NEW.account_id)
+           IS DISTINCT FROM NEW.currency THEN
+          RAISE EXCEPTION 'a line must be in its account''s currency'
             USING ERRCODE = 'check_violation';
         END IF;
         RETURN NEW;
@@ -87,6 +93,11 @@ SQLITE_TRIGGERS = [
     CREATE TRIGGER journal_lines_after_post BEFORE INSERT ON journal_lines
     WHEN (SELECT posted FROM journal_entries WHERE id = NEW.entry_id)
     BEGIN SELECT RAISE(ABORT, 'journal entry is already posted'); END
+    """,
+    """
+    CREATE TRIGGER journal_lines_currency BEFORE INSERT ON journal_lines
+    WHEN (SELECT currency FROM ledger_accounts WHERE id = NEW.account_id) IS NOT NEW.currency
+    BEGIN SELECT RAISE(ABORT, 'a line must be in its account''s currency'); END
     """,
     """
     CREATE TRIGGER journal_lines_append_only BEFORE UPDATE ON journal_lines

@@ -120,7 +120,7 @@ def test_a_score_of_10_or_less_is_rejected(
         interestRate="8.12",
         tenure=12,
     )
-    assert result["outcome"] == "REJECTED" and result["installment"] is None
+    assert result["outcome"] == "REJECTED"
     assert [r["code"] for r in result["reasons"]] == ["CREDIT_SCORE_TOO_LOW"]
 
 
@@ -259,3 +259,113 @@ def test_who_may_ask_for_whom(
     assert other["code"] == "CUSTOMER_NOT_FOUND"
     unknown = ask(client, token, productCode="NOPE", amount="1")
     assert unknown["code"] == "PRODUCT_NOT_FOUND"
+
+
+def test_rules_section_1_emi_of_100000_at_10_percent(
+    client: GraphQLClient, staff: str, history: dict[str, str]
+) -> None:
+    result = ask(
+        client,
+        staff,
+        history["Strong"],
+        productCode="PERSONAL_EMI",
+        amount="100000",
+        interestRate="10",
+        tenure=12,
+    )
+    assert result["installment"]["amount"] == "8791.59"
+
+
+def test_every_credit_card_failure_is_listed_even_beyond_the_limits(
+    client: GraphQLClient, staff: str, history: dict[str, str], card_holder: str
+) -> None:
+    over = ask(
+        client,
+        staff,
+        history["Stretched"],
+        productCode="CREDIT_CARD",
+        amount="60000",
+        interestRate="10",
+        tenure=12,
+    )
+    codes = {r["code"] for r in over["reasons"]}
+    assert {"AMOUNT_OUT_OF_RANGE", "NO_CREDIT_SCORE", "INCOME_TOO_LOW", "RATE_TOO_LOW"} <= codes
+    low_apr = ask(
+        client,
+        staff,
+        card_holder,
+        productCode="CREDIT_CARD",
+        amount="50000",
+        interestRate="10.5",
+        tenure=12,
+    )
+    assert [r["code"] for r in low_apr["reasons"]] == ["RATE_TOO_LOW"]
+    assert low_apr["installment"]["amount"] == "1935.00"
+    at_12 = ask(
+        client,
+        staff,
+        card_holder,
+        productCode="CREDIT_CARD",
+        amount="5000",
+        interestRate="12",
+        tenure=12,
+    )
+    assert at_12["installment"]["amount"] == "199.50"
+
+
+def test_p2p_loans_follow_the_pool_terms_after_staff_change_them(
+    client: GraphQLClient, staff: str, history: dict[str, str]
+) -> None:
+    client.execute(
+        'mutation { updateBankConfig(input: {durationDays: 180, interestRate: "6"})'
+        " { __typename } }",
+        token=staff,
+    )
+    result = ask(client, staff, history["None"], productCode="P2P_FLAT", amount="1000")
+    assert (result["outcome"], result["tenure"]) == ("APPROVED", 180)
+    assert result["installment"]["amount"] == "1060.00"
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"amount": "1e30"}, "amount"),
+        ({"interestRate": "8.12345"}, "interestRate"),
+        ({"disbursementDate": "9990-01-01"}, "disbursementDate"),
+        ({"disbursementDate": "1901-01-01"}, "disbursementDate"),
+        ({"tenure": 0}, "tenure"),
+    ],
+)
+def test_bad_requests_are_typed_errors(
+    client: GraphQLClient, staff: str, history: dict[str, str], change: dict[str, Any], field: str
+) -> None:
+    request = {"productCode": "PERSONAL_EMI", "amount": "50000", "tenure": 12, **change}
+    query = ELIGIBILITY.replace(
+        "... on Error { code message }", "... on InvalidInputError { code fields { field } }"
+    )
+    result = client.execute(
+        query, {"input": {**request, "customerId": history["None"]}}, token=staff
+    ).data["eligibility"]
+    assert result["code"] == "INVALID_INPUT"
+    assert field in {f["field"] for f in result["fields"]}
+
+
+def test_income_based_products_need_income_in_their_currency(
+    client: GraphQLClient, staff: str
+) -> None:
+    kes = client.execute(
+        'mutation { registerCustomer(input: {firstName: "Wanjiru", lastName: "K", phone: '
+        '"+254700000001", age: 30, monthlyIncome: "90000", currency: "KES"}) '
+        "{ ... on RegisterCustomerSuccess { customer { id } } } }",
+        token=staff,
+    ).data["registerCustomer"]["customer"]["id"]
+    result = ask(client, staff, kes, productCode="PERSONAL_EMI", amount="50000", tenure=12)
+    assert result["code"] == "INVALID_INPUT" and "INR" in result["message"]
+
+
+def test_providers_may_not_ask_for_eligibility(
+    client: GraphQLClient, make_user: Any, login: Any
+) -> None:
+    make_user("prov", Role.PROVIDER)
+    result = ask(client, login("prov")["accessToken"], productCode="P2P_FLAT", amount="1000")
+    assert result["code"] == "PERMISSION_DENIED"

@@ -143,6 +143,13 @@ def test_customers_see_only_their_own_loans(
         'password: "a long password"}) { __typename } }'
     )
     ravi = login("ravi", "a long password")["accessToken"]
+    application = client.execute("{ applications { edges { node { id } } } }", token=asha).data[
+        "applications"
+    ]["edges"][0]["node"]["id"]
+    node = "query($id: ID!) { node(id: $id) { ... on LoanApplication { status } } }"
+    assert client.execute(node, {"id": application}, token=asha).data["node"] == {
+        "status": "APPROVED"
+    }
     one = "query($id: ID!) { loan(id: $id) { number } node(id: $id) { id } }"
     assert (
         client.execute(one, {"id": loan["id"]}, token=asha).data["loan"]["number"]
@@ -150,6 +157,7 @@ def test_customers_see_only_their_own_loans(
     )
     assert client.execute(one, {"id": loan["id"]}, token=ravi).data == {"loan": None, "node": None}
     assert client.execute(LOANS, {"n": 10}, token=ravi).data["loans"]["edges"] == []
+    assert client.execute(node, {"id": application}, token=ravi).data["node"] is None
     assert client.execute(LOANS, {"n": 10}).errors[0]["extensions"]["code"] == ("NOT_AUTHENTICATED")
     make_user("prov", Role.PROVIDER)
     provider = client.execute(LOANS, {"n": 10}, token=login("prov")["accessToken"])

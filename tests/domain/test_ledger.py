@@ -227,3 +227,20 @@ def test_the_verify_command_exits_1_on_a_problem_and_0_when_clean(tmp_path: Path
     engine.dispose()
     broken = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     assert broken.returncode == 1 and "but its lines make" in broken.stderr
+
+
+def test_the_database_refuses_a_line_in_another_currency(session: Session) -> None:
+    accounts = open_accounts(session, [CASH])
+    entry = JournalEntry(kind="RAW", description="wrong currency", occurred_on=TODAY)
+    session.add(entry)
+    session.flush()
+    session.add(
+        JournalLine(
+            entry_id=entry.id or 0,
+            account_id=accounts[CASH.code].id or 0,
+            amount_minor=100,
+            currency="KES",
+        )
+    )
+    with pytest.raises((IntegrityError, DBAPIError), match="currency"):
+        session.flush()

@@ -40,7 +40,7 @@ def test_an_approved_bank_loan_is_made_scheduled_and_disbursed(session: Session)
     application = apply_for_loan(
         session,
         asha,
-        LoanAsk("PERSONAL_EMI", Decimal("120030"), Decimal("8.12"), 12, date(2026, 12, 1)),
+        LoanAsk("PERSONAL_EMI", Decimal("120030"), Decimal("8.12"), 12, date(2026, 11, 20)),
         "key-00000001",
         NOW,
     )
@@ -175,5 +175,43 @@ def test_concurrent_requests_with_one_key_make_one_application(postgresql_url: s
             assert session.exec(select(func.count()).select_from(Loan)).one() == 1
             assert verify_ledger(session) == []
         assert len(ids) == 1
+    finally:
+        engine.dispose()
+
+
+def test_concurrent_applications_cannot_slip_past_the_emi_rule_together(
+    postgresql_url: str,
+) -> None:
+    from app.db import make_engine, make_session_factory
+    from tests.databases import empty_all_tables
+
+    engine = make_engine(postgresql_url, pool_size=8)
+    empty_all_tables(engine)
+    sessions: sessionmaker[Session] = make_session_factory(engine)
+    with sessions() as session:
+        customer_id = customer(session).id  # half the salary: 25,000 of EMIs
+        session.commit()
+
+    def attempt(n: int) -> ApplicationStatus:
+        with sessions() as session:
+            asha = session.get(Customer, customer_id)
+            assert asha is not None
+            application = apply_for_loan(
+                session,
+                asha,
+                LoanAsk("PERSONAL_EMI", Decimal("200000"), Decimal("14"), 12),
+                f"race-key-{n:04d}",
+                NOW,
+            )
+            session.commit()
+            return application.status
+
+    try:
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            outcomes = list(pool.map(attempt, range(4)))
+        # each EMI is about 17,957: one fits under 25,000, two never do
+        assert outcomes.count(ApplicationStatus.APPROVED) == 1
+        with sessions() as session:
+            assert verify_ledger(session) == []
     finally:
         engine.dispose()
