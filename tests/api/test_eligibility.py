@@ -23,7 +23,7 @@ query($input: EligibilityInput!) {
     __typename
     ... on Eligibility { outcome approval interestRate correctedInterestRate tenure
       installment { amount currency } creditScore reasons { code message }
-      schedule { number total { amount } } }
+      schedule { number interest { amount } total { amount } } }
     ... on Error { code message }
   }
 }
@@ -179,6 +179,7 @@ def test_credit_card_first_bill_decides_the_card(
     )
     assert approved["outcome"] == "APPROVED" and approved["creditScore"] == 670
     assert approved["installment"]["amount"] == "201.00"
+    assert approved["schedule"][0]["interest"]["amount"] == "51.00"
     too_little = ask(
         client,
         staff,
@@ -301,6 +302,7 @@ def test_every_credit_card_failure_is_listed_even_beyond_the_limits(
     )
     assert [r["code"] for r in low_apr["reasons"]] == ["RATE_TOO_LOW"]
     assert low_apr["installment"]["amount"] == "1935.00"
+    assert low_apr["schedule"][0]["interest"]["amount"] == "435.00"
     at_12 = ask(
         client,
         staff,
