@@ -9,6 +9,7 @@ from domain import (
     origination,
     outbox,
     products,
+    providers,
     savings,
     sign_in,
     users,
@@ -26,4 +27,5 @@ TABLE_MODULES = (
     ledger,
     products,
     origination,
+    providers,
 )

@@ -11,6 +11,8 @@ from domain import errors as domain
 from domain.customers import CustomerNotFound, DuplicateCustomer
 from domain.origination import ApplicationPending
 from domain.products import ProductCodeTaken, ProductNotFound
+from domain.providers import InsufficientFunds, ProviderNotFound
+from schema.scalars import Money
 
 
 @strawberry.interface(description="An expected failure. `code` is stable; `message` is for people.")
@@ -92,6 +94,16 @@ class ApplicationPendingError(Error):
     pass
 
 
+@strawberry.type(description="The balance is smaller than the amount; nothing moved.")
+class InsufficientFundsError(Error):
+    balance: Money = strawberry.field(description="What the balance holds.")
+
+
+@strawberry.type(description="No such provider, or not one the viewer may act for.")
+class ProviderNotFoundError(Error):
+    pass
+
+
 def _invalid_input(error: domain.InvalidInput) -> InvalidInputError:
     return InvalidInputError(
         message=error.message,
@@ -126,6 +138,10 @@ _BUILDERS: dict[type[domain.DomainError], Callable[[Any], Error]] = {
         message=e.message, code=e.code, product_code=e.product_code
     ),
     ApplicationPending: lambda e: ApplicationPendingError(message=e.message, code=e.code),
+    InsufficientFunds: lambda e: InsufficientFundsError(
+        message=e.message, code=e.code, balance=Money.from_domain(e.balance)
+    ),
+    ProviderNotFound: lambda e: ProviderNotFoundError(message=e.message, code=e.code),
 }
 
 

@@ -19,11 +19,19 @@ from schema.loans import LoanMutations, LoanQueries
 from schema.pagination import AfterCursor, Connection, PageSize, decode_cursor
 from schema.permissions import IsStaff
 from schema.products import ProductMutations, ProductQueries
+from schema.providers import ProviderMutations, ProviderQueries
 from schema.users import UserNode, Viewer, to_node
 
 
 @strawberry.type(description="Everything that can be read.")
-class Query(CustomerQueries, ImportQueries, ProductQueries, EligibilityQueries, LoanQueries):
+class Query(
+    CustomerQueries,
+    ImportQueries,
+    ProductQueries,
+    EligibilityQueries,
+    LoanQueries,
+    ProviderQueries,
+):
     @strawberry.field(
         description="Any object by its global id, if the viewer may see it (else null)."
     )
@@ -56,5 +64,7 @@ class Query(CustomerQueries, ImportQueries, ProductQueries, EligibilityQueries, 
 
 
 @strawberry.type(description="Everything that changes state. Each returns a result union.")
-class Mutation(AuthMutations, CustomerMutations, ProductMutations, LoanMutations):
+class Mutation(
+    AuthMutations, CustomerMutations, ProductMutations, LoanMutations, ProviderMutations
+):
     pass

@@ -17,6 +17,7 @@ from schema.pagination import visible_nodes
 
 if TYPE_CHECKING:
     from schema.customers import CustomerNode
+    from schema.providers import Provider
 
 
 @strawberry.enum(description="What a user may do.")
@@ -69,6 +70,16 @@ class Viewer:
     @strawberry.field(description="The signed-in user's role.")
     def role(self) -> Role:
         return Role(self.user.role.value)
+
+    @strawberry.field(description="The signed-in provider's profile and balances, if a provider.")
+    def provider(
+        self, info: Info
+    ) -> Annotated[Provider, strawberry.lazy("schema.providers")] | None:
+        from resolvers.providers import my_provider
+        from schema.providers import Provider as ProviderType
+
+        row = my_provider(info.context)
+        return ProviderType(row=row) if row is not None else None
 
     @strawberry.field(description="The signed-in user's customer record, if they are one.")
     def customer(

@@ -1,0 +1,206 @@
+"""Loan providers and their money: types, registration and fund movements."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated
+
+import strawberry
+from strawberry import relay
+
+from domain import providers as domain
+from domain.money import Money as DomainMoney
+from resolvers import providers as resolvers
+from schema.errors import (
+    IdempotencyConflictError,
+    InsufficientFundsError,
+    InvalidInputError,
+    NotAuthenticatedError,
+    PermissionDeniedError,
+    ProviderNotFoundError,
+    UsernameTakenError,
+    outcome,
+)
+from schema.info import Info
+from schema.pagination import AfterCursor, Connection, PageSize, decode_cursor, row_id
+from schema.permissions import IsStaff
+from schema.scalars import Money
+
+
+@strawberry.enum(description="Which of a provider's balances money moves from.")
+class FundsSource(enum.Enum):
+    AVAILABLE = strawberry.enum_value("AVAILABLE", description="Funds not yet lent.")
+    WALLET = strawberry.enum_value("WALLET", description="Repayments shared back.")
+
+
+@strawberry.type(description="Someone who puts money in the pool to be lent.")
+class Provider:
+    row: strawberry.Private[domain.Provider]
+
+    @strawberry.field(description="Global id of the provider.")
+    def id(self) -> relay.GlobalID:
+        return relay.GlobalID("Provider", str(self.row.id))
+
+    @strawberry.field(description="The provider's name.")
+    def name(self) -> str:
+        return self.row.name
+
+    @strawberry.field(description="Money that may still be lent (from the ledger).")
+    def available_funds(self, info: Info) -> Money:
+        return Money.from_domain(resolvers.balances_of(info.context, self.row)[0])
+
+    @strawberry.field(description="Repayments shared back and not yet withdrawn (ledger).")
+    def wallet(self, info: Info) -> Money:
+        return Money.from_domain(resolvers.balances_of(info.context, self.row)[1])
+
+    @strawberry.field(description="When the provider was registered.")
+    def created_at(self) -> datetime:
+        return self.row.created_at
+
+
+@strawberry.type(description="A movement of a provider's funds and the balances it left.")
+class ProviderFundsMovement:
+    row: strawberry.Private[domain.ProviderOperation]
+    provider: Provider = strawberry.field(description="Whose funds moved.")
+
+    @strawberry.field(description="ADD or WITHDRAW.")
+    def kind(self) -> str:
+        return self.row.kind
+
+    @strawberry.field(description="Amount moved.")
+    def amount(self) -> Money:
+        return Money.from_domain(
+            DomainMoney.from_minor(self.row.amount_minor, self.provider.row.currency)
+        )
+
+    @strawberry.field(description="Available funds right after this movement.")
+    def available_after(self) -> Money:
+        return Money.from_domain(
+            DomainMoney.from_minor(self.row.available_after_minor, self.provider.row.currency)
+        )
+
+    @strawberry.field(description="Wallet right after this movement.")
+    def wallet_after(self) -> Money:
+        return Money.from_domain(
+            DomainMoney.from_minor(self.row.wallet_after_minor, self.provider.row.currency)
+        )
+
+
+@strawberry.input(description="A new provider and their sign-in (STAFF).")
+class RegisterProviderInput:
+    name: str = strawberry.field(description="The provider's name.")
+    username: str = strawberry.field(description="Their sign-in name.")
+    password: str = strawberry.field(description="Their password (10+ characters).")
+
+
+@strawberry.input(
+    description="Money a provider puts in. Replays with the same key return "
+    "the first result; the same key for another request is refused."
+)
+class AddProviderFundsInput:
+    amount: Decimal = strawberry.field(description="Positive amount in the pool's currency.")
+    idempotency_key: str = strawberry.field(description="8-100 characters, one per request.")
+    provider_id: relay.GlobalID | None = strawberry.field(
+        default=None, description="STAFF: for which provider. A provider adds to their own."
+    )
+
+
+@strawberry.input(description="Money a provider takes out, from available funds or wallet.")
+class WithdrawProviderFundsInput:
+    amount: Decimal = strawberry.field(description="Positive amount, at most the balance.")
+    source: FundsSource = strawberry.field(description="Available funds or the wallet.")
+    idempotency_key: str = strawberry.field(description="8-100 characters, one per request.")
+
+
+@strawberry.type(description="The provider was registered.")
+class RegisterProviderSuccess:
+    provider: Provider = strawberry.field(description="The new provider.")
+
+
+_ERRORS = InvalidInputError | NotAuthenticatedError | PermissionDeniedError
+RegisterProviderResult = Annotated[
+    RegisterProviderSuccess | UsernameTakenError | _ERRORS,
+    strawberry.union("RegisterProviderResult", description="The provider, or why not."),
+]
+MoveFundsResult = Annotated[
+    ProviderFundsMovement
+    | ProviderNotFoundError
+    | InsufficientFundsError
+    | IdempotencyConflictError
+    | _ERRORS,
+    strawberry.union("ProviderFundsResult", description="The movement, or why not."),
+]
+
+
+def _provider_id(gid: relay.GlobalID | None) -> int | None:
+    if gid is None:
+        return None
+    return (row_id(gid.node_id) if gid.type_name == "Provider" else None) or -1
+
+
+def _movement(operation: domain.ProviderOperation, info: Info) -> ProviderFundsMovement:
+    row = info.context.db.get(domain.Provider, operation.provider_id)
+    assert row is not None
+    return ProviderFundsMovement(row=operation, provider=Provider(row=row))
+
+
+@strawberry.type
+class ProviderMutations:
+    @strawberry.mutation(description="Register a loan provider with a PROVIDER sign-in (STAFF).")
+    def register_provider(
+        self,
+        info: Info,
+        input: Annotated[RegisterProviderInput, strawberry.argument(description="Who.")],
+    ) -> RegisterProviderResult:
+        result = resolvers.register(info.context, input.username, input.password, input.name)
+        return outcome(result, lambda row: RegisterProviderSuccess(provider=Provider(row=row)))
+
+    @strawberry.mutation(description="Put money in the pool (the provider, or STAFF for one).")
+    def add_provider_funds(
+        self,
+        info: Info,
+        input: Annotated[AddProviderFundsInput, strawberry.argument(description="How much.")],
+    ) -> MoveFundsResult:
+        result = resolvers.move(
+            info.context,
+            kind="ADD",
+            amount=str(input.amount),
+            source=None,
+            key=input.idempotency_key,
+            provider_id=_provider_id(input.provider_id),
+        )
+        return outcome(result, lambda op: _movement(op, info))
+
+    @strawberry.mutation(description="Take money out, never more than the balance (provider).")
+    def withdraw_provider_funds(
+        self,
+        info: Info,
+        input: Annotated[
+            WithdrawProviderFundsInput, strawberry.argument(description="How much, from where.")
+        ],
+    ) -> MoveFundsResult:
+        result = resolvers.move(
+            info.context,
+            kind="WITHDRAW",
+            amount=str(input.amount),
+            source=domain.FundsSource(input.source.name),
+            key=input.idempotency_key,
+            provider_id=None,
+        )
+        return outcome(result, lambda op: _movement(op, info))
+
+
+@strawberry.type
+class ProviderQueries:
+    @strawberry.field(
+        description="Every provider, oldest first (STAFF only).", permission_classes=[IsStaff]
+    )
+    def providers(
+        self, info: Info, first: PageSize = 20, after: AfterCursor = None
+    ) -> Connection[Provider]:
+        page = resolvers.providers_page(info.context, first, decode_cursor(after))
+        return Connection[Provider].from_page(
+            page, lambda row: Provider(row=row), lambda row: row.id
+        )
