@@ -16,7 +16,9 @@ from sqlmodel import func, select
 from app.runtime import Runtime
 from domain.applications import LoanAsk
 from domain.customers import Customer, Registration, register_customer, verify_identity
+from domain.money import Money
 from domain.origination import apply_for_loan
+from domain.providers import move_funds, register_provider
 from domain.tables import utcnow
 from domain.unit_of_work import UnitOfWork
 from domain.users import Role, create_user, find_user_by_username
@@ -24,6 +26,7 @@ from integrations.sample_files import generate_sample
 from workers.importing import seed_from_folder
 
 DEMO_CUSTOMER = ("asha", "lendgraph-demo-customer")
+DEMO_PROVIDER = ("anil", "lendgraph-demo-provider")
 
 
 @dataclass(frozen=True)
@@ -79,10 +82,36 @@ def _customers(runtime: Runtime, folder: Path, created: list[str]) -> None:
     created.append(f"demo customer {DEMO_CUSTOMER[0]} with savings transactions and a loan")
 
 
+def _provider(runtime: Runtime, created: list[str]) -> None:
+    with runtime.session_factory() as session:
+        if find_user_by_username(session, DEMO_PROVIDER[0]) is not None:
+            return
+        provider = register_provider(
+            session,
+            username=DEMO_PROVIDER[0],
+            password=DEMO_PROVIDER[1],
+            name="Anil Demo",
+            currency="INR",
+            now=utcnow(),
+        )
+        move_funds(
+            session,
+            provider,
+            kind="ADD",
+            amount=Money.of("50000", "INR"),
+            source=None,
+            key="demo-anil-first-funds",
+            now=utcnow(),
+        )
+        session.commit()
+    created.append(f"demo provider {DEMO_PROVIDER[0]} with 50,000 INR in the pool")
+
+
 def load_demo_data(runtime: Runtime, folder: Path) -> DemoReport:
     """Create what is missing; running it again changes nothing."""
     created: list[str] = []
     _staff(runtime, created)
+    _provider(runtime, created)
     _customers(runtime, folder, created)
     runtime.run_pending_jobs()
     settings = runtime.settings
@@ -91,5 +120,6 @@ def load_demo_data(runtime: Runtime, folder: Path) -> DemoReport:
         credentials=[
             ("STAFF", settings.demo_username, settings.demo_password),
             ("CUSTOMER", *DEMO_CUSTOMER),
+            ("PROVIDER", *DEMO_PROVIDER),
         ],
     )

@@ -20,6 +20,7 @@ from domain.applications import LoanAsk, evaluate
 from domain.customers import Customer
 from domain.decisions import Decision, Outcome
 from domain.errors import DomainError, FieldProblem, IdempotencyConflict, InvalidInput
+from domain.funding import PoolCannotCover, Share, allocate, fund
 from domain.ledger import AccountKind, AccountSpec, credit, debit, open_accounts, post
 from domain.loans import Loan, LoanOrigin, LoanStatus, next_loan_number
 from domain.money import Money
@@ -153,7 +154,11 @@ def _disburse(session: Session, loan: Loan, on: date) -> None:
 
 
 def _make_loan(
-    session: Session, product: LoanProduct, application: LoanApplication, decision: Decision
+    session: Session,
+    product: LoanProduct,
+    application: LoanApplication,
+    decision: Decision,
+    shares: list[Share] | None,
 ) -> Loan:
     schedule = decision.schedule
     bank_funded = product.funding_source is FundingSource.BANK
@@ -189,6 +194,10 @@ def _make_loan(
     )
     if bank_funded:
         _disburse(session, loan, application.disbursement_date)
+    elif shares:
+        fund(session, loan, shares)
+        loan.status = LoanStatus.ACTIVE  # paid out of the providers' pool
+        session.add(loan)
     emit_event(
         session,
         "loanUpdated",
@@ -197,6 +206,26 @@ def _make_loan(
         customerId=loan.customer_id,
     )
     return loan
+
+
+def _book_approval(
+    session: Session, product: LoanProduct, application: LoanApplication, decision: Decision
+) -> None:
+    """Make the approved loan; a provider-funded one only if the pool covers it (§2)."""
+    shares = None
+    if product.funding_source is FundingSource.PROVIDERS:
+        try:
+            shares = allocate(session, application.amount)
+        except PoolCannotCover as short:
+            application.status = ApplicationStatus.REJECTED
+            application.reasons = [
+                *application.reasons,
+                {"code": short.code, "message": short.message},
+            ]
+    if application.status is ApplicationStatus.APPROVED:
+        application.loan_id = _make_loan(session, product, application, decision, shares).id
+    session.add(application)
+    session.flush()
 
 
 def apply_for_loan(
@@ -254,9 +283,7 @@ def apply_for_loan(
             raise ApplicationPending() from None
         raise
     if decision.outcome is Outcome.APPROVED:
-        application.loan_id = _make_loan(session, product, application, decision).id
-        session.add(application)
-        session.flush()
+        _book_approval(session, product, application, decision)
     return application
 
 

@@ -3,6 +3,7 @@
 from domain import (
     credit_assessment,
     customers,
+    funding,
     importing_runs,
     ledger,
     loans,
@@ -28,4 +29,5 @@ TABLE_MODULES = (
     products,
     origination,
     providers,
+    funding,
 )

@@ -125,3 +125,34 @@ def login(client: GraphQLClient) -> Any:
         return client.execute(LOGIN, {"username": username, "password": password}).data["login"]
 
     return sign_in
+
+
+@pytest.fixture
+def fund_pool(server: LiveServer) -> Any:
+    """Put money in the providers' pool (RULES.md §2) through one funded provider."""
+    from domain.money import Money
+    from domain.providers import move_funds, register_provider
+    from domain.tables import utcnow
+
+    def fund(amount: str = "100000", name: str = "pool_provider") -> None:
+        with server.runtime.session_factory() as session:
+            provider = register_provider(
+                session,
+                username=name,
+                password="long enough pass",
+                name=name,
+                currency="INR",
+                now=utcnow(),
+            )
+            move_funds(
+                session,
+                provider,
+                kind="ADD",
+                amount=Money.of(amount, "INR"),
+                source=None,
+                key=f"pool-seed-{name}",
+                now=utcnow(),
+            )
+            session.commit()
+
+    return fund

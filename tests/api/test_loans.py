@@ -63,9 +63,12 @@ def test_a_personal_loan_is_approved_at_the_corrected_rate_and_paid_out(
         assert verify_ledger(session) == []
 
 
-def test_worked_numbers_of_the_other_products(client: GraphQLClient, asha: str) -> None:
+def test_worked_numbers_of_the_other_products(
+    client: GraphQLClient, asha: str, fund_pool: Any
+) -> None:
+    fund_pool()
     p2p = apply(client, asha, "apply-0002", productCode="P2P_FLAT", amount="1000")
-    assert p2p["loan"]["status"] == "APPROVED"  # waits for provider funding
+    assert p2p["loan"]["status"] == "ACTIVE"  # paid out of the providers' pool
     assert p2p["loan"]["installment"]["amount"] == "1050.00"
     weekly = apply(
         client, asha, "apply-0003", productCode="WEEKLY_FLAT", amount="5000000", tenure=50
@@ -169,8 +172,9 @@ def test_customers_see_only_their_own_loans(
 
 
 def test_loan_pages_cost_the_same_statements_at_any_size(
-    client: GraphQLClient, server: LiveServer, make_user: Any, login: Any
+    client: GraphQLClient, server: LiveServer, make_user: Any, login: Any, fund_pool: Any
 ) -> None:
+    fund_pool()
     make_user("boss", Role.STAFF)
     staff = login("boss")["accessToken"]
     for n in range(20):
@@ -211,7 +215,10 @@ def test_loan_pages_cost_the_same_statements_at_any_size(
     assert counter.count == few.count
 
 
-def test_who_may_apply(client: GraphQLClient, asha: str, make_user: Any, login: Any) -> None:
+def test_who_may_apply(
+    client: GraphQLClient, asha: str, make_user: Any, login: Any, fund_pool: Any
+) -> None:
+    fund_pool()
     request = {"productCode": "P2P_FLAT", "amount": "1000"}
     anonymous = client.execute(APPLY, {"input": {"idempotencyKey": "apply-0100", **request}})
     assert anonymous.data["applyForLoan"]["code"] == "NOT_AUTHENTICATED"

@@ -74,14 +74,39 @@ def test_a_rejected_application_is_stored_with_its_reasons_and_makes_no_loan(
     assert session.exec(select(func.count()).select_from(Loan)).one() == 0
 
 
-def test_provider_funded_loans_wait_approved_and_undisbursed(session: Session) -> None:
+def fund_pool(session: Session, amount: str = "100000") -> None:
+    from domain.money import Money
+    from domain.providers import move_funds, register_provider
+
+    provider = register_provider(
+        session,
+        username="pooled",
+        password="long enough pass",
+        name="Pooled",
+        currency="INR",
+        now=NOW,
+    )
+    move_funds(
+        session,
+        provider,
+        kind="ADD",
+        amount=Money.of(amount, "INR"),
+        source=None,
+        key="pool-seed-key",
+        now=NOW,
+    )
+
+
+def test_provider_funded_loans_are_paid_out_of_the_pool(session: Session) -> None:
+    fund_pool(session)
     asha = customer(session)
     application = apply_for_loan(
         session, asha, LoanAsk("P2P_FLAT", Decimal("1000")), "key-00000003", NOW
     )
     loan = session.get(Loan, application.loan_id)
-    assert loan is not None and loan.status is LoanStatus.APPROVED
-    assert session.exec(select(func.count()).select_from(LedgerAccount)).one() == 0
+    assert loan is not None and loan.status is LoanStatus.ACTIVE
+    bank = select(LedgerAccount).where(LedgerAccount.code == "bank:funds:INR")
+    assert session.exec(bank).first() is None  # the bank lent nothing
 
 
 def test_the_same_key_replays_and_a_changed_request_conflicts(session: Session) -> None:
@@ -111,6 +136,7 @@ def test_one_undecided_application_per_product(session: Session) -> None:
         apply_for_loan(
             session, asha, LoanAsk("SCORED_MICRO", Decimal("6000"), None, 30), "key-00000006", NOW
         )
+    fund_pool(session)
     other = apply_for_loan(session, asha, LoanAsk("P2P_FLAT", Decimal("1000")), "key-00000007", NOW)
     assert other.status is ApplicationStatus.APPROVED
 
@@ -137,7 +163,11 @@ def test_new_loan_numbers_follow_the_highest_in_use(session: Session) -> None:
 
     advance_loan_numbers(session)
     application = apply_for_loan(
-        session, asha, LoanAsk("P2P_FLAT", Decimal("1000")), "key-00000008", NOW
+        session,
+        asha,
+        LoanAsk("WEEKLY_FLAT", Decimal("200000"), None, 10),  # limits only: history aside
+        "key-00000008",
+        NOW,
     )
     assert session.get(Loan, application.loan_id).number > 90_000  # type: ignore[union-attr]
 

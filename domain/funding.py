@@ -1,0 +1,147 @@
+"""Funding provider-funded loans from the pool, all or nothing (RULES.md §2, §6).
+
+Providers give in order of available amount ascending (ties by id), each
+min(available, still needed), until the loan is covered; if the pool cannot cover it,
+nothing changes. One funding at a time holds the pool (the BankConfig row), so a pool is
+never promised twice; provider accounts are then locked in id order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from domain.errors import DomainError
+from domain.ledger import (
+    AccountKind,
+    AccountSpec,
+    LedgerAccount,
+    credit,
+    debit,
+    open_accounts,
+    post,
+)
+from domain.loans import Loan
+from domain.money import Money
+from domain.products import BankConfig
+from domain.providers import Provider, account_specs
+
+
+class Funding(SQLModel, table=True):
+    __tablename__ = "fundings"
+    __table_args__ = (
+        sa.UniqueConstraint("loan_id", "provider_id", name="uq_fundings_share"),
+        sa.CheckConstraint("amount_minor > 0", name="positive_amount"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    loan_id: int = Field(foreign_key="loans.id", index=True)
+    provider_id: int = Field(foreign_key="providers.id", index=True)
+    amount_minor: int = Field(sa_type=sa.BigInteger)
+
+
+class PoolCannotCover(DomainError):
+    code = "INSUFFICIENT_POOL_FUNDS"
+
+    def __init__(self, available: Money, needed: Money) -> None:
+        super().__init__(f"The providers' pool holds {available}; the loan needs {needed}.")
+
+
+@dataclass(frozen=True)
+class Share:
+    provider: Provider
+    amount: Money
+
+
+def _lent_spec(provider: Provider) -> AccountSpec:
+    return AccountSpec(
+        f"provider:{provider.id}:lent",
+        f"Provider {provider.id} lent out",
+        AccountKind.LIABILITY,
+        provider.currency,
+        non_negative=True,
+    )
+
+
+def allocate(session: Session, needed: Money) -> list[Share]:
+    """Lock the pool and pick the providers' shares, or refuse if the pool is short."""
+    session.exec(select(BankConfig.id).where(BankConfig.id == 1).with_for_update())
+    rows = session.exec(
+        select(Provider, LedgerAccount)
+        .join(
+            LedgerAccount,
+            col(LedgerAccount.code)
+            == sa.literal("provider:") + sa.cast(Provider.id, sa.String) + ":available",
+        )
+        .where(col(Provider.currency) == needed.currency, LedgerAccount.balance_minor > 0)
+        .order_by(col(LedgerAccount.id))
+        .with_for_update(of=LedgerAccount)
+    ).all()
+    by_size = sorted(rows, key=lambda row: (row[1].balance_minor, row[0].id or 0))
+    shares, still = [], needed
+    for provider, account in by_size:
+        if not still.is_positive():
+            break
+        give = min(account.balance, still)
+        shares.append(Share(provider, give))
+        still = still - give
+    if still.is_positive():
+        available = sum((a.balance for _, a in rows), Money.zero(needed.currency))
+        raise PoolCannotCover(available, needed)
+    return shares
+
+
+def fund(session: Session, loan: Loan, shares: list[Share]) -> list[Funding]:
+    """Book the allocated shares: the loan is paid out of the pool's cash (RULES.md §6)."""
+    specs = [
+        s
+        for share in shares
+        for s in (account_specs(share.provider)["available"], _lent_spec(share.provider))
+    ]
+    pool = account_specs(shares[0].provider)["cash"]
+    receivable = AccountSpec(
+        f"loan:{loan.number}:principal",
+        f"Loan {loan.number} principal",
+        AccountKind.ASSET,
+        loan.currency,
+        non_negative=True,
+    )
+    accounts = open_accounts(session, [*specs, pool, receivable])
+    legs = [
+        debit(accounts[receivable.code], loan.principal),
+        credit(accounts[pool.code], loan.principal),
+    ]
+    for share in shares:
+        legs += [
+            debit(accounts[account_specs(share.provider)["available"].code], share.amount),
+            credit(accounts[_lent_spec(share.provider).code], share.amount),
+        ]
+    post(
+        session,
+        "FUNDING",
+        f"Loan {loan.number} funded by providers",
+        loan.start_date,
+        legs,
+        reference=f"loan:{loan.number}",
+    )
+    rows = [
+        Funding(
+            loan_id=loan.id or 0,
+            provider_id=share.provider.id or 0,
+            amount_minor=share.amount.to_minor(),
+        )
+        for share in shares
+    ]
+    session.add_all(rows)
+    session.flush()
+    return rows
+
+
+def repayment_shares(fundings: list[Funding], amount: Money) -> list[tuple[int, Money]]:
+    """Split a repayment across a loan's funders in proportion to what each funded, to the
+    minor unit and summing exactly (largest remainder, ties by provider id)."""
+    ordered = sorted(fundings, key=lambda f: f.provider_id)
+    parts = amount.allocate([f.amount_minor for f in ordered])
+    return [(f.provider_id, part) for f, part in zip(ordered, parts, strict=True)]
