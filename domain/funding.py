@@ -9,6 +9,7 @@ never promised twice; provider accounts are then locked in id order.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import sqlalchemy as sa
 from sqlmodel import Field, Session, SQLModel, col, select
@@ -25,6 +26,7 @@ from domain.ledger import (
 )
 from domain.loans import Loan
 from domain.money import Money
+from domain.pagination import Page, page_by_id
 from domain.products import BankConfig
 from domain.providers import Provider, account_specs
 
@@ -145,3 +147,121 @@ def repayment_shares(fundings: list[Funding], amount: Money) -> list[tuple[int, 
     ordered = sorted(fundings, key=lambda f: f.provider_id)
     parts = amount.allocate([f.amount_minor for f in ordered])
     return [(f.provider_id, part) for f, part in zip(ordered, parts, strict=True)]
+
+
+def fundings_page(
+    session: Session, provider_id: int, first: int, after: int | None
+) -> Page[Funding]:
+    statement = select(Funding).where(Funding.provider_id == provider_id)
+    return page_by_id(session, statement, Funding.id, first, after)
+
+
+def loan_totals(session: Session, loan_ids: list[int]) -> dict[int, int]:
+    """Principal funded per loan, for shares, in one query."""
+    if not loan_ids:
+        return {}
+    return dict(
+        session.exec(
+            select(Funding.loan_id, sa.func.sum(Funding.amount_minor))
+            .where(col(Funding.loan_id).in_(loan_ids))
+            .group_by(col(Funding.loan_id))
+        ).all()
+    )
+
+
+@dataclass(frozen=True)
+class PoolTotals:
+    total_funds: Money  # everything providers have put in and not withdrawn
+    lent: Money
+    available: Money
+
+
+def pool_totals(session: Session, currency: str) -> PoolTotals:
+    def total(suffix: str) -> Money:
+        minor = session.exec(
+            select(sa.func.coalesce(sa.func.sum(LedgerAccount.balance_minor), 0)).where(
+                col(LedgerAccount.code).like(f"provider:%:{suffix}"),
+                LedgerAccount.currency == currency,
+            )
+        ).one()
+        return Money.from_minor(int(minor), currency)
+
+    available, lent = total("available"), total("lent")
+    return PoolTotals(available + lent, lent, available)
+
+
+def total_funded(session: Session, provider_id: int) -> int:
+    return int(
+        session.exec(
+            select(sa.func.coalesce(sa.func.sum(Funding.amount_minor), 0)).where(
+                Funding.provider_id == provider_id
+            )
+        ).one()
+    )
+
+
+def _fundings_of(session: Session, loan: Loan) -> list[tuple[Funding, Provider]]:
+    return list(
+        session.exec(
+            select(Funding, Provider)
+            .join(Provider, col(Provider.id) == Funding.provider_id)
+            .where(Funding.loan_id == loan.id)
+            .order_by(col(Funding.provider_id))
+        ).all()
+    )
+
+
+def share_repayment(
+    session: Session, loan: Loan, amount: Money, on: date
+) -> list[tuple[int, Money]]:
+    """A repayment received into the pool is owed to the funders' wallets, shared in
+    proportion to what each funded (largest remainder, ties by provider id)."""
+    funders = _fundings_of(session, loan)
+    shares = repayment_shares([f for f, _ in funders], amount)
+    providers = {p.id: p for _, p in funders}
+    specs = [account_specs(providers[pid])["wallet"] for pid, _ in shares]
+    pool = account_specs(funders[0][1])["cash"]
+    accounts = open_accounts(session, [*specs, pool])
+    legs = [debit(accounts[pool.code], amount)] + [
+        credit(accounts[account_specs(providers[pid])["wallet"].code], part)
+        for pid, part in shares
+        if part.is_positive()
+    ]
+    post(
+        session,
+        "PROVIDER_SHARE",
+        f"Loan {loan.number} repayment shared",
+        on,
+        legs,
+        reference=f"loan:{loan.number}",
+    )
+    return shares
+
+
+def settle_principal(session: Session, loan: Loan, principal: Money, on: date) -> None:
+    """The principal part of a repayment: the loan owes less, each funder has less lent out."""
+    funders = _fundings_of(session, loan)
+    parts = repayment_shares([f for f, _ in funders], principal)
+    providers = {p.id: p for _, p in funders}
+    receivable = AccountSpec(
+        f"loan:{loan.number}:principal",
+        f"Loan {loan.number} principal",
+        AccountKind.ASSET,
+        loan.currency,
+        non_negative=True,
+    )
+    specs = [_lent_spec(providers[pid]) for pid, _ in parts]
+    accounts = open_accounts(session, [*specs, receivable])
+    legs = [credit(accounts[receivable.code], principal)] + [
+        debit(accounts[_lent_spec(providers[pid]).code], part)
+        for pid, part in parts
+        if part.is_positive()
+    ]
+    post(
+        session,
+        "PRINCIPAL_REPAID",
+        f"Loan {loan.number} principal repaid",
+        on,
+        legs,
+        reference=f"loan:{loan.number}",
+    )

@@ -8,6 +8,7 @@ from typing import Any
 
 from domain.credit_assessment import CreditAssessment, assess_customers
 from domain.customers import Customer
+from domain.funding import loan_totals
 from domain.loans import Loan, loans_of_customers
 from domain.origination import by_ids, schedules_of
 from domain.products import LoanProduct
@@ -100,3 +101,8 @@ class CustomerLoansLoader(KeyedLoader):
         self._context.loader(ScheduleLoader).prime(loan.id for loan in loans)
         self._context.loader(ProductLoader).prime(loan.product_id for loan in loans)
         return grouped
+
+
+class FundedTotalLoader(KeyedLoader):
+    def fetch(self, ids: list[int]) -> dict[int, Any]:
+        return loan_totals(self._context.db, ids)

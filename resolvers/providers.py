@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
+from domain import funding
 from domain import providers as domain
 from domain.errors import DomainError, PermissionDenied
+from domain.funding import Funding
 from domain.money import Money
 from domain.pagination import Page, page_by_id
 from domain.products import bank_config
 from domain.providers import FundsSource, Provider, ProviderNotFound, ProviderOperation
 from domain.users import Role, User
 from resolvers.context import RequestContext
+from resolvers.loaders import FundedTotalLoader, LoanLoader
 from resolvers.use_case import require_viewer, run_use_case
 
 
@@ -85,3 +88,32 @@ def providers_page(context: RequestContext, first: int, after: int | None) -> Pa
 
 def balances_of(context: RequestContext, provider: Provider) -> tuple[Money, Money]:
     return domain.balances(context.db, [provider])[provider.id or 0]
+
+
+def fundings(
+    context: RequestContext, provider: Provider, first: int, after: int | None
+) -> Page[Funding]:
+    """A provider's own fundings (the type shows them only to that provider or staff)."""
+    page = funding.fundings_page(context.db, provider.id or 0, first, after)
+    context.loader(LoanLoader).prime(f.loan_id for f in page.items)
+    context.loader(FundedTotalLoader).prime(f.loan_id for f in page.items)
+    return page
+
+
+def total_funded(context: RequestContext, provider: Provider) -> Money:
+    return Money.from_minor(funding.total_funded(context.db, provider.id or 0), provider.currency)
+
+
+def fund_pool(context: RequestContext) -> funding.PoolTotals:
+    require_viewer(context, Role.STAFF)
+    return funding.pool_totals(context.db, bank_config(context.db).currency)
+
+
+def provider(context: RequestContext, provider_id: int | None) -> Provider | None:
+    viewer = context.viewer
+    if viewer is None or provider_id is None:
+        return None
+    row = context.db.get(Provider, provider_id)
+    if row is None or (viewer.role is not Role.STAFF and row.user_id != viewer.user_id):
+        return None
+    return row

@@ -11,8 +11,11 @@ import strawberry
 from strawberry import relay
 
 from domain import providers as domain
+from domain.funding import Funding
+from domain.loans import Loan
 from domain.money import Money as DomainMoney
 from resolvers import providers as resolvers
+from resolvers.loaders import FundedTotalLoader, LoanLoader, ScheduleLoader
 from schema.errors import (
     IdempotencyConflictError,
     InsufficientFundsError,
@@ -33,6 +36,57 @@ from schema.scalars import Money
 class FundsSource(enum.Enum):
     AVAILABLE = strawberry.enum_value("AVAILABLE", description="Funds not yet lent.")
     WALLET = strawberry.enum_value("WALLET", description="Repayments shared back.")
+
+
+@strawberry.type(
+    description="A loan a provider funds, as the provider sees it: its number "
+    "and standing, never the borrower."
+)
+class FundedLoan:
+    row: strawberry.Private[Loan]
+
+    @strawberry.field(description="The loan number.")
+    def number(self) -> int:
+        return self.row.number
+
+    @strawberry.field(description="Where the loan stands.")
+    def status(self) -> str:
+        return self.row.status.value
+
+    @strawberry.field(description="Principal and interest still owed on the whole loan.")
+    def remaining_balance(self, info: Info) -> Money:
+        dues = info.context.loader(ScheduleLoader).load(self.row.id or 0) or []
+        owed = sum(d.principal_minor + d.interest_minor for d in dues)
+        return Money.from_domain(DomainMoney.from_minor(owed, self.row.currency))
+
+
+@strawberry.type(description="What one provider put into one loan.")
+class ProviderFunding:
+    row: strawberry.Private[Funding]
+    currency: strawberry.Private[str]
+
+    @strawberry.field(description="Amount this provider funded.")
+    def amount(self) -> Money:
+        return Money.from_domain(DomainMoney.from_minor(self.row.amount_minor, self.currency))
+
+    @strawberry.field(
+        description="This provider's share of the loan (0-1); repayments are "
+        "shared back in this proportion."
+    )
+    def share(self, info: Info) -> Decimal:
+        whole = info.context.loader(FundedTotalLoader).load(self.row.loan_id)
+        return (Decimal(self.row.amount_minor) / Decimal(whole)).quantize(Decimal("0.000001"))
+
+    @strawberry.field(description="The loan, as a provider may see it.")
+    def loan(self, info: Info) -> FundedLoan:
+        return FundedLoan(row=info.context.loader(LoanLoader).load(self.row.loan_id))
+
+
+@strawberry.type(description="The providers' pool (STAFF): never lends more than was put in.")
+class FundPool:
+    total_funds: Money = strawberry.field(description="Put in by providers, not withdrawn.")
+    lent: Money = strawberry.field(description="Lent out of it.")
+    available: Money = strawberry.field(description="Still available to lend.")
 
 
 @strawberry.type(description="Someone who puts money in the pool to be lent.")
@@ -58,6 +112,20 @@ class Provider:
     @strawberry.field(description="When the provider was registered.")
     def created_at(self) -> datetime:
         return self.row.created_at
+
+    @strawberry.field(description="Everything this provider has funded in all.")
+    def total_funded(self, info: Info) -> Money:
+        return Money.from_domain(resolvers.total_funded(info.context, self.row))
+
+    @strawberry.field(description="The loans this provider funds, oldest first.")
+    def fundings(
+        self, info: Info, first: PageSize = 20, after: AfterCursor = None
+    ) -> Connection[ProviderFunding]:
+        page = resolvers.fundings(info.context, self.row, first, decode_cursor(after))
+        currency = self.row.currency
+        return Connection[ProviderFunding].from_page(
+            page, lambda row: ProviderFunding(row=row, currency=currency), lambda row: row.id
+        )
 
 
 @strawberry.type(description="A movement of a provider's funds and the balances it left.")
@@ -194,6 +262,25 @@ class ProviderMutations:
 
 @strawberry.type
 class ProviderQueries:
+    @strawberry.field(description="The pool's totals (STAFF only).", permission_classes=[IsStaff])
+    def fund_pool(self, info: Info) -> FundPool:
+        totals = resolvers.fund_pool(info.context)
+        return FundPool(
+            total_funds=Money.from_domain(totals.total_funds),
+            lent=Money.from_domain(totals.lent),
+            available=Money.from_domain(totals.available),
+        )
+
+    @strawberry.field(description="One provider: STAFF any, a provider themself.")
+    def provider(
+        self,
+        info: Info,
+        id: Annotated[relay.GlobalID, strawberry.argument(description="Its id.")],
+    ) -> Provider | None:
+        wanted = row_id(id.node_id) if id.type_name == "Provider" else None
+        row = resolvers.provider(info.context, wanted)
+        return Provider(row=row) if row is not None else None
+
     @strawberry.field(
         description="Every provider, oldest first (STAFF only).", permission_classes=[IsStaff]
     )

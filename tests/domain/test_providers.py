@@ -66,6 +66,11 @@ def test_withdrawing_more_than_there_is_changes_nothing(session: Session) -> Non
     assert session.exec(select(func.count()).select_from(ProviderOperation)).one() == 1
     done = move(session, anil, "WITHDRAW", "40", "wd-key-0003", FundsSource.AVAILABLE)
     assert done.available_after_minor == 60_00
+    replay = move(session, anil, "WITHDRAW", "40", "wd-key-0003", FundsSource.AVAILABLE)
+    assert replay.id == done.id  # withdrawn once
+    with pytest.raises(IdempotencyConflict):
+        move(session, anil, "WITHDRAW", "41", "wd-key-0003", FundsSource.AVAILABLE)
+    assert balances(session, [anil])[anil.id or 0][0] == inr("60")
     assert verify_ledger(session) == []
 
 
