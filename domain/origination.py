@@ -6,7 +6,6 @@ booked in the ledger. One undecided application per customer and product; idempo
 from __future__ import annotations
 
 import enum
-import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -19,8 +18,9 @@ from sqlmodel import JSON, Field, Session, SQLModel, col, select
 from domain.applications import LoanAsk, evaluate
 from domain.customers import Customer
 from domain.decisions import Decision, Outcome
-from domain.errors import DomainError, FieldProblem, IdempotencyConflict, InvalidInput
+from domain.errors import DomainError, FieldProblem, InvalidInput
 from domain.funding import PoolCannotCover, Share, allocate, fund
+from domain.idempotency import earlier_result, fingerprint
 from domain.ledger import AccountKind, AccountSpec, credit, debit, open_accounts, post
 from domain.loans import Loan, LoanOrigin, LoanStatus, next_loan_number
 from domain.money import Money
@@ -100,24 +100,14 @@ class ApplicationPending(DomainError):
 
 
 def _fingerprint(customer: Customer, ask: LoanAsk) -> str:
-    parts = (
-        customer.id,
-        ask.product_code,
-        ask.amount.normalize(),
-        None if ask.interest_rate is None else ask.interest_rate.normalize(),
-        ask.tenure,
-        ask.start,
+    rate = None if ask.interest_rate is None else ask.interest_rate.normalize()
+    return fingerprint(
+        customer.id, ask.product_code, ask.amount.normalize(), rate, ask.tenure, ask.start
     )
-    return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
-def _replay(session: Session, key: str, fingerprint: str) -> LoanApplication | None:
-    earlier = session.exec(
-        select(LoanApplication).where(LoanApplication.idempotency_key == key)
-    ).first()
-    if earlier is not None and earlier.fingerprint != fingerprint:
-        raise IdempotencyConflict(key)
-    return earlier
+def _replay(session: Session, key: str, print_: str) -> LoanApplication | None:
+    return earlier_result(session, LoanApplication, key, print_)
 
 
 def _disburse(session: Session, loan: Loan, on: date) -> None:
@@ -234,8 +224,8 @@ def apply_for_loan(
     """Store the application with its decision; make the loan when it is approved."""
     if not 8 <= len(key) <= 100:
         raise InvalidInput([FieldProblem("idempotencyKey", "8-100 characters")])
-    fingerprint = _fingerprint(customer, ask)
-    earlier = _replay(session, key, fingerprint)
+    print_ = _fingerprint(customer, ask)
+    earlier = _replay(session, key, print_)
     if earlier is not None:
         return earlier
     product = product_by_code(session, ask.product_code)
@@ -265,7 +255,7 @@ def apply_for_loan(
         reasons=[{"code": r.code, "message": r.message} for r in decision.reasons],
         credit_score=decision.score,
         idempotency_key=key,
-        fingerprint=fingerprint,
+        fingerprint=print_,
         created_at=now,
         decided_at=None if status is ApplicationStatus.PENDING else now,
     )
@@ -276,7 +266,7 @@ def apply_for_loan(
     except IntegrityError as error:
         text = str(error.orig)
         if "idempotency_key" in text:  # the same request, a moment earlier
-            replayed = _replay(session, key, fingerprint)
+            replayed = _replay(session, key, print_)
             if replayed is not None:
                 return replayed
         if "undecided" in text or "customer_id, loan_applications.product_id" in text:

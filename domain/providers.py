@@ -9,14 +9,14 @@ result; the same key for another request is refused.
 from __future__ import annotations
 
 import enum
-import hashlib
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from domain.errors import DomainError, FieldProblem, IdempotencyConflict, InvalidInput
+from domain.errors import DomainError, FieldProblem, InvalidInput
+from domain.idempotency import earlier_result, fingerprint
 from domain.ledger import (
     AccountKind,
     AccountSpec,
@@ -156,13 +156,8 @@ def _check_amount(provider: Provider, amount: Money) -> None:
         raise InvalidInput([FieldProblem("amount", "a positive amount to the minor unit")])
 
 
-def _replayed(session: Session, key: str, fingerprint: str) -> ProviderOperation | None:
-    earlier = session.exec(
-        select(ProviderOperation).where(ProviderOperation.idempotency_key == key)
-    ).first()
-    if earlier is not None and earlier.fingerprint != fingerprint:
-        raise IdempotencyConflict(key)
-    return earlier
+def _replayed(session: Session, key: str, print_: str) -> ProviderOperation | None:
+    return earlier_result(session, ProviderOperation, key, print_)
 
 
 def move_funds(
@@ -179,10 +174,8 @@ def move_funds(
     if not 8 <= len(key) <= 100:
         raise InvalidInput([FieldProblem("idempotencyKey", "8-100 characters")])
     _check_amount(provider, amount)
-    fingerprint = hashlib.sha256(
-        repr((provider.id, kind, amount.to_minor(), source)).encode()
-    ).hexdigest()
-    earlier = _replayed(session, key, fingerprint)
+    print_ = fingerprint(provider.id, kind, amount.to_minor(), source)
+    earlier = _replayed(session, key, print_)
     if earlier is not None:
         return earlier
     accounts = open_accounts(session, list(account_specs(provider).values()))
@@ -198,7 +191,7 @@ def move_funds(
     )
     operation = ProviderOperation(
         idempotency_key=key,
-        fingerprint=fingerprint,
+        fingerprint=print_,
         provider_id=provider.id or 0,
         kind=kind,
         amount_minor=amount.to_minor(),
@@ -209,7 +202,7 @@ def move_funds(
     try:
         with session.begin_nested():  # a refusal leaves neither the claim nor the entry
             if not _claim(session, operation):  # the same key, a moment earlier
-                replay = _replayed(session, key, fingerprint)
+                replay = _replayed(session, key, print_)
                 assert replay is not None
                 return replay
             post(
