@@ -333,3 +333,24 @@ def by_ids(session: Session, table: Any, ids: list[int]) -> dict[int, Any]:
     if not ids:
         return {}
     return {row.id: row for row in session.exec(select(table).where(col(table.id).in_(ids)))}
+
+
+@dataclass(frozen=True)
+class Owed:
+    """What a loan's schedule still asks for."""
+
+    principal: Money
+    interest: Money
+
+    @property
+    def total(self) -> Money:
+        return self.principal + self.interest
+
+
+def still_owed(dues: list[ScheduledDue], currency: str) -> Owed:
+    """Principal and interest of the dues not yet paid (no payments are recorded until the
+    payments issue, so every due)."""
+    return Owed(
+        Money.from_minor(sum(d.principal_minor for d in dues), currency),
+        Money.from_minor(sum(d.interest_minor for d in dues), currency),
+    )

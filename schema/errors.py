@@ -112,15 +112,20 @@ def _invalid_input(error: domain.InvalidInput) -> InvalidInputError:
     )
 
 
+def _plain(error_type: Callable[..., Error]) -> Callable[[Any], Error]:
+    """The builder for an error that carries only its message and code."""
+    return lambda error: error_type(message=error.message, code=error.code)
+
+
 _BUILDERS: dict[type[domain.DomainError], Callable[[Any], Error]] = {
     domain.InvalidInput: _invalid_input,
-    domain.NotAuthenticated: lambda e: NotAuthenticatedError(message=e.message, code=e.code),
-    domain.PermissionDenied: lambda e: PermissionDeniedError(message=e.message, code=e.code),
-    domain.InvalidCredentials: lambda e: InvalidCredentialsError(message=e.message, code=e.code),
+    domain.NotAuthenticated: _plain(NotAuthenticatedError),
+    domain.PermissionDenied: _plain(PermissionDeniedError),
+    domain.InvalidCredentials: _plain(InvalidCredentialsError),
     domain.TooManyLoginAttempts: lambda e: TooManyLoginAttemptsError(
         message=e.message, code=e.code, retry_after_seconds=e.retry_after_seconds
     ),
-    domain.InvalidRefreshToken: lambda e: InvalidRefreshTokenError(message=e.message, code=e.code),
+    domain.InvalidRefreshToken: _plain(InvalidRefreshTokenError),
     domain.UsernameTaken: lambda e: UsernameTakenError(
         message=e.message, code=e.code, username=e.username
     ),
@@ -130,18 +135,18 @@ _BUILDERS: dict[type[domain.DomainError], Callable[[Any], Error]] = {
     DuplicateCustomer: lambda e: DuplicateCustomerError(
         message=e.message, code=e.code, field=e.field
     ),
-    CustomerNotFound: lambda e: CustomerNotFoundError(message=e.message, code=e.code),
+    CustomerNotFound: _plain(CustomerNotFoundError),
     ProductNotFound: lambda e: ProductNotFoundError(
         message=e.message, code=e.code, product_code=e.product_code
     ),
     ProductCodeTaken: lambda e: ProductCodeTakenError(
         message=e.message, code=e.code, product_code=e.product_code
     ),
-    ApplicationPending: lambda e: ApplicationPendingError(message=e.message, code=e.code),
+    ApplicationPending: _plain(ApplicationPendingError),
     InsufficientFunds: lambda e: InsufficientFundsError(
         message=e.message, code=e.code, balance=Money.from_domain(e.balance)
     ),
-    ProviderNotFound: lambda e: ProviderNotFoundError(message=e.message, code=e.code),
+    ProviderNotFound: _plain(ProviderNotFoundError),
 }
 
 

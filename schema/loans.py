@@ -153,13 +153,11 @@ class LoanNode(relay.Node):
         dues = self._schedule(info)
         if not dues:
             return None
-        principal = sum(d.principal_minor for d in dues)
-        interest = sum(d.interest_minor for d in dues)
-        currency = self.row.currency
+        owed = origination.still_owed(dues, self.row.currency)
         return Outstanding(
-            principal=_money(principal, currency),
-            interest=_money(interest, currency),
-            total=_money(principal + interest, currency),
+            principal=Money.from_domain(owed.principal),
+            interest=Money.from_domain(owed.interest),
+            total=Money.from_domain(owed.total),
         )
 
     @strawberry.field(

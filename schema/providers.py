@@ -14,6 +14,7 @@ from domain import providers as domain
 from domain.funding import Funding
 from domain.loans import Loan
 from domain.money import Money as DomainMoney
+from domain.origination import still_owed
 from resolvers import providers as resolvers
 from resolvers.loaders import FundedTotalLoader, LoanLoader, ScheduleLoader
 from schema.errors import (
@@ -56,8 +57,7 @@ class FundedLoan:
     @strawberry.field(description="Principal and interest still owed on the whole loan.")
     def remaining_balance(self, info: Info) -> Money:
         dues = info.context.loader(ScheduleLoader).load(self.row.id or 0) or []
-        owed = sum(d.principal_minor + d.interest_minor for d in dues)
-        return Money.from_domain(DomainMoney.from_minor(owed, self.row.currency))
+        return Money.from_domain(still_owed(dues, self.row.currency).total)
 
 
 @strawberry.type(description="What one provider put into one loan.")
