@@ -9,16 +9,17 @@ never promised twice; provider accounts are then locked in id order.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 
 import sqlalchemy as sa
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from domain.accounts import principal_account
 from domain.errors import DomainError
 from domain.ledger import (
     AccountKind,
     AccountSpec,
     LedgerAccount,
+    Leg,
     credit,
     debit,
     open_accounts,
@@ -103,13 +104,7 @@ def fund(session: Session, loan: Loan, shares: list[Share]) -> list[Funding]:
         for s in (account_specs(share.provider)["available"], _lent_spec(share.provider))
     ]
     pool = account_specs(shares[0].provider)["cash"]
-    receivable = AccountSpec(
-        f"loan:{loan.number}:principal",
-        f"Loan {loan.number} principal",
-        AccountKind.ASSET,
-        loan.currency,
-        non_negative=True,
-    )
+    receivable = principal_account(loan)
     accounts = open_accounts(session, [*specs, pool, receivable])
     legs = [
         debit(accounts[receivable.code], loan.principal),
@@ -211,57 +206,38 @@ def _fundings_of(session: Session, loan: Loan) -> list[tuple[Funding, Provider]]
     )
 
 
-def share_repayment(
-    session: Session, loan: Loan, amount: Money, on: date
-) -> list[tuple[int, Money]]:
-    """A repayment received into the pool is owed to the funders' wallets, shared in
-    proportion to what each funded (largest remainder, ties by provider id)."""
-    funders = _fundings_of(session, loan)
-    shares = repayment_shares([f for f, _ in funders], amount)
-    providers = {p.id: p for _, p in funders}
-    specs = [account_specs(providers[pid])["wallet"] for pid, _ in shares]
-    pool = account_specs(funders[0][1])["cash"]
-    accounts = open_accounts(session, [*specs, pool])
-    legs = [debit(accounts[pool.code], amount)] + [
-        credit(accounts[account_specs(providers[pid])["wallet"].code], part)
-        for pid, part in shares
-        if part.is_positive()
-    ]
-    post(
-        session,
-        "PROVIDER_SHARE",
-        f"Loan {loan.number} repayment shared",
-        on,
-        legs,
-        reference=f"loan:{loan.number}",
-    )
-    return shares
+def repayment_legs(
+    session: Session, loan: Loan, amount: Money, principal: Money
+) -> tuple[list[Leg], list[tuple[int, Money]]]:
+    """The ledger legs of a repayment of a provider-funded loan, and each funder's share.
 
-
-def settle_principal(session: Session, loan: Loan, principal: Money, on: date) -> None:
-    """The principal part of a repayment: the loan owes less, each funder has less lent out."""
+    The money comes into the pool's cash and is owed to the funders' wallets, shared in
+    proportion to what each funded (largest remainder, ties by provider id), so the shares
+    of every payment sum exactly to it. Its principal part lowers the loan's receivable and
+    each funder's lent-out balance. That split is made on the principal repaid so far in
+    all, not payment by payment, so each funder's lent balance reaches exactly zero with
+    the loan's and never dips below it on the way.
+    """
     funders = _fundings_of(session, loan)
-    parts = repayment_shares([f for f, _ in funders], principal)
+    fundings = [f for f, _ in funders]
     providers = {p.id: p for _, p in funders}
-    receivable = AccountSpec(
-        f"loan:{loan.number}:principal",
-        f"Loan {loan.number} principal",
-        AccountKind.ASSET,
-        loan.currency,
-        non_negative=True,
-    )
-    specs = [_lent_spec(providers[pid]) for pid, _ in parts]
-    accounts = open_accounts(session, [*specs, receivable])
-    legs = [credit(accounts[receivable.code], principal)] + [
-        debit(accounts[_lent_spec(providers[pid]).code], part)
-        for pid, part in parts
-        if part.is_positive()
+    shares = repayment_shares(fundings, amount)
+    pool, receivable = account_specs(funders[0][1])["cash"], principal_account(loan)
+    wallets = {pid: account_specs(providers[pid])["wallet"] for pid, _ in shares}
+    lent = {pid: _lent_spec(providers[pid]) for pid, _ in shares}
+    accounts = open_accounts(session, [*wallets.values(), *lent.values(), pool, receivable])
+    repaid_before = loan.principal - accounts[receivable.code].balance
+    before = dict(repayment_shares(fundings, repaid_before))
+    after = dict(repayment_shares(fundings, repaid_before + principal))
+    legs = [debit(accounts[pool.code], amount)]
+    legs += [
+        credit(accounts[wallets[pid].code], part) for pid, part in shares if part.is_positive()
     ]
-    post(
-        session,
-        "PRINCIPAL_REPAID",
-        f"Loan {loan.number} principal repaid",
-        on,
-        legs,
-        reference=f"loan:{loan.number}",
-    )
+    if principal.is_positive():
+        legs.append(credit(accounts[receivable.code], principal))
+        legs += [
+            debit(accounts[lent[pid].code], after[pid] - before[pid])
+            for pid in lent
+            if after[pid] != before[pid]
+        ]
+    return legs, shares

@@ -15,13 +15,14 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import JSON, Field, Session, SQLModel, col, select
 
+from domain.accounts import bank_funds_account, principal_account
 from domain.applications import LoanAsk, evaluate
 from domain.customers import Customer
 from domain.decisions import Decision, Outcome
 from domain.errors import DomainError, FieldProblem, InvalidInput
 from domain.funding import PoolCannotCover, Share, allocate, fund
 from domain.idempotency import earlier_result, fingerprint
-from domain.ledger import AccountKind, AccountSpec, credit, debit, open_accounts, post
+from domain.ledger import credit, debit, open_accounts, post
 from domain.loans import Loan, LoanOrigin, LoanStatus, next_loan_number
 from domain.money import Money
 from domain.outbox import emit_event
@@ -79,10 +80,21 @@ class LoanApplication(SQLModel, table=True):
 
 
 class ScheduledDue(SQLModel, table=True):
-    """One installment of a loan's schedule, as fixed when the loan was made."""
+    """One installment of a loan's schedule and what has been paid of it. The amounts are
+    fixed when the loan is made; a prepayment recalculates the installments still unpaid."""
 
     __tablename__ = "installments"
-    __table_args__ = (sa.UniqueConstraint("loan_id", "number", name="uq_installments_number"),)
+    __table_args__ = (
+        sa.UniqueConstraint("loan_id", "number", name="uq_installments_number"),
+        sa.CheckConstraint(
+            "paid_principal_minor >= 0 AND paid_principal_minor <= principal_minor",
+            name="paid_principal_within_due",
+        ),
+        sa.CheckConstraint(
+            "paid_interest_minor >= 0 AND paid_interest_minor <= interest_minor",
+            name="paid_interest_within_due",
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     loan_id: int = Field(foreign_key="loans.id", index=True)
@@ -90,6 +102,26 @@ class ScheduledDue(SQLModel, table=True):
     due_date: date
     principal_minor: int = Field(sa_type=sa.BigInteger)
     interest_minor: int = Field(sa_type=sa.BigInteger)
+    paid_principal_minor: int = Field(
+        default=0, sa_type=sa.BigInteger, sa_column_kwargs={"server_default": "0"}
+    )
+    paid_interest_minor: int = Field(
+        default=0, sa_type=sa.BigInteger, sa_column_kwargs={"server_default": "0"}
+    )
+    paid_on: date | None = None  # the day it was paid in full
+
+    @property
+    def remaining_principal(self) -> int:
+        return self.principal_minor - self.paid_principal_minor
+
+    @property
+    def remaining_interest(self) -> int:
+        return self.interest_minor - self.paid_interest_minor
+
+    @property
+    def remaining(self) -> int:
+        """Minor units still owed on this installment."""
+        return self.remaining_principal + self.remaining_interest
 
 
 class ApplicationPending(DomainError):
@@ -112,32 +144,16 @@ def _replay(session: Session, key: str, print_: str) -> LoanApplication | None:
 
 def _disburse(session: Session, loan: Loan, on: date) -> None:
     """Bank money out, loan receivable in (RULES.md §6)."""
-    accounts = open_accounts(
-        session,
-        [
-            AccountSpec(
-                f"loan:{loan.number}:principal",
-                f"Loan {loan.number} principal",
-                AccountKind.ASSET,
-                loan.currency,
-                non_negative=True,
-            ),
-            AccountSpec(
-                f"bank:funds:{loan.currency}",
-                f"Bank lending funds ({loan.currency})",
-                AccountKind.ASSET,
-                loan.currency,
-            ),
-        ],
-    )
+    receivable, funds = principal_account(loan), bank_funds_account(loan.currency)
+    accounts = open_accounts(session, [receivable, funds])
     post(
         session,
         "DISBURSEMENT",
         f"Loan {loan.number} paid out",
         on,
         [
-            debit(accounts[f"loan:{loan.number}:principal"], loan.principal),
-            credit(accounts[f"bank:funds:{loan.currency}"], loan.principal),
+            debit(accounts[receivable.code], loan.principal),
+            credit(accounts[funds.code], loan.principal),
         ],
         reference=f"loan:{loan.number}",
     )
@@ -348,9 +364,8 @@ class Owed:
 
 
 def still_owed(dues: list[ScheduledDue], currency: str) -> Owed:
-    """Principal and interest of the dues not yet paid (no payments are recorded until the
-    payments issue, so every due)."""
+    """Principal and interest of the schedule not yet paid."""
     return Owed(
-        Money.from_minor(sum(d.principal_minor for d in dues), currency),
-        Money.from_minor(sum(d.interest_minor for d in dues), currency),
+        Money.from_minor(sum(d.remaining_principal for d in dues), currency),
+        Money.from_minor(sum(d.remaining_interest for d in dues), currency),
     )

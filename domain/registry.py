@@ -9,6 +9,7 @@ from domain import (
     loans,
     origination,
     outbox,
+    payments,
     products,
     providers,
     savings,
@@ -28,6 +29,7 @@ TABLE_MODULES = (
     ledger,
     products,
     origination,
+    payments,
     providers,
     funding,
 )

@@ -60,15 +60,24 @@ def emi_schedule(
     principal: Money, annual_percent: Decimal, months: int, start: date
 ) -> list[Installment]:
     """Reducing balance, monthly: each EMI pays the month's interest, the rest principal."""
-    payment = emi(principal, annual_percent, months)
+    dates = [add_months(start, number) for number in range(1, months + 1)]
+    return reducing_installments(principal, annual_percent, dates)
+
+
+def reducing_installments(
+    principal: Money, annual_percent: Decimal, due_dates: list[date], first_number: int = 1
+) -> list[Installment]:
+    """Equal monthly installments on these dates for `principal` (§1). Used for a new loan,
+    and after a prepayment to recalculate what is left: same dates, lower installment."""
+    payment = emi(principal, annual_percent, len(due_dates))
     r = monthly_rate(annual_percent)
     balance = principal.rounded()
     rows = []
-    for number in range(1, months + 1):
+    for offset, due_date in enumerate(due_dates):
         interest = (balance * r).rounded()
-        last = number == months
+        last = offset == len(due_dates) - 1
         principal_part = balance if last else min(payment - interest, balance)
-        rows.append(Installment(number, add_months(start, number), principal_part, interest))
+        rows.append(Installment(first_number + offset, due_date, principal_part, interest))
         balance = balance - principal_part
     return rows
 

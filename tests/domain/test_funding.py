@@ -157,27 +157,3 @@ def test_shares_are_non_negative_exact_and_within_a_unit_of_the_proportion(
     for (_, share), minor in zip(shares, funded, strict=True):
         exact = Decimal(repaid) * minor / sum(funded)
         assert share.to_minor() >= 0 and abs(share.to_minor() - exact) < 1
-
-
-def test_repayments_reach_the_funders_wallets_through_the_ledger(session: Session) -> None:
-    from domain.funding import settle_principal, share_repayment
-
-    a, b, c = (
-        funded_provider(session, n, amt)
-        for n, amt in (("prov_a", "300"), ("prov_b", "500"), ("prov_c", "1000"))
-    )
-    application = apply_for_loan(
-        session, borrower(session, 3), LoanAsk("P2P_FLAT", Decimal("1000")), "p2p-key-0003", NOW
-    )
-    loan = session.get(Loan, application.loan_id)
-    assert loan is not None
-    shares = share_repayment(session, loan, inr("525"), NOW.date())
-    settle_principal(session, loan, inr("500"), NOW.date())
-    assert shares == [(a.id, inr("157.50")), (b.id, inr("262.50")), (c.id, inr("105.00"))]
-    wallets = balances(session, [a, b, c])
-    assert [wallets[p.id or 0][1] for p in (a, b, c)] == [
-        inr("157.50"),
-        inr("262.50"),
-        inr("105.00"),
-    ]
-    assert verify_ledger(session) == []

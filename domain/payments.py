@@ -1,0 +1,573 @@
+"""Repayments: each applied exactly once, to the right dues in the right order (RULES.md §0,
+§1, §2, §5, §6).
+
+One `make_payment` serves every product; the product's rules choose the allocation:
+
+- **Monthly EMI loans** (reducing balance, any amount): the payment's dues are every unpaid
+  installment due on or before the paid-on date, plus the installment of the period the
+  date falls in (the first one due on or after it), so an EMI paid a few days early pays
+  that EMI. Dues are paid oldest first, interest before principal. What is left prepays
+  principal, and the installments after it are recalculated on the lower principal over
+  the same dates: the term is kept and the installment goes down. The first recalculated
+  installment charges a full month's interest on the lowered balance. A payment larger than
+  the dues plus the remaining principal (the pay-off amount) is refused.
+- **Exact-installment loans** (weekly flat, §5): the amount must be exactly what the oldest
+  unpaid installment still asks; one payment pays one installment.
+- **Other installment loans** (flat interest, any amount, e.g. P2P §2): oldest first,
+  interest before principal, up to everything still owed. Flat interest is fixed when the
+  loan is made, so paying ahead simply pays the next installments.
+- **Credit-card loans** are paid against bills, which come with billing; imported loans are
+  serviced in the system they came from. Both refuse payments with a typed error.
+
+The loan row is locked first (then the ledger accounts in id order, inside `post`), so
+concurrent payments on one loan queue and never lose an update; payments on different
+loans never wait for each other's loan. Interest is booked as income when it is paid.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, Session, SQLModel, col, func, select
+
+from domain.accounts import bank_funds_account, interest_income_account, principal_account
+from domain.errors import DomainError, FieldProblem, InvalidInput
+from domain.funding import repayment_legs
+from domain.idempotency import earlier_result, fingerprint
+from domain.ledger import Leg, credit, debit, open_accounts, post
+from domain.loans import Loan, LoanStatus
+from domain.money import Money, parse_decimal
+from domain.origination import ScheduledDue, schedules_of, still_owed
+from domain.outbox import emit_event
+from domain.products import FundingSource, LoanProduct, PaymentRule, RepaymentStyle
+from domain.schedules import reducing_installments
+from domain.tables import timestamp_column
+
+MAX_AMOUNT_MINOR = 10**15
+
+
+class Payment(SQLModel, table=True):
+    """Money a borrower paid on a loan, and how it was split."""
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        sa.CheckConstraint("amount_minor > 0", name="positive_amount"),
+        sa.CheckConstraint(
+            "principal_minor >= 0 AND interest_minor >= 0 "
+            "AND principal_minor + interest_minor = amount_minor",
+            name="split_sums_to_amount",
+        ),
+        sa.Index("ix_payments_loan_paid_on", "loan_id", "paid_on"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    loan_id: int = Field(foreign_key="loans.id")
+    currency: str = Field(max_length=3)
+    amount_minor: int = Field(sa_type=sa.BigInteger)
+    principal_minor: int = Field(sa_type=sa.BigInteger)
+    interest_minor: int = Field(sa_type=sa.BigInteger)
+    paid_on: date
+    idempotency_key: str = Field(
+        max_length=100, sa_column_kwargs={"unique": True, "nullable": False}
+    )
+    fingerprint: str = Field(max_length=64)
+    journal_entry_id: int | None = Field(default=None, foreign_key="journal_entries.id")
+    created_at: datetime = Field(sa_column=timestamp_column())
+
+    @property
+    def amount(self) -> Money:
+        return Money.from_minor(self.amount_minor, self.currency)
+
+    @property
+    def principal(self) -> Money:
+        return Money.from_minor(self.principal_minor, self.currency)
+
+    @property
+    def interest(self) -> Money:
+        return Money.from_minor(self.interest_minor, self.currency)
+
+
+class AllocationKind(enum.StrEnum):
+    INSTALLMENT = "INSTALLMENT"  # paid (part of) a scheduled installment
+    PREPAYMENT = "PREPAYMENT"  # paid principal ahead of the schedule
+
+
+class PaymentAllocation(SQLModel, table=True):
+    """One part of a payment: the installment (or prepayment) it went to, principal and
+    interest. A payment's allocations sum exactly to it."""
+
+    __tablename__ = "payment_allocations"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "principal_minor >= 0 AND interest_minor >= 0 AND principal_minor + interest_minor > 0",
+            name="positive_parts",
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    payment_id: int = Field(foreign_key="payments.id", index=True)
+    kind: AllocationKind = Field(
+        sa_type=sa.Enum(AllocationKind, name="allocation_kind", native_enum=False, length=16)
+    )
+    installment_number: int | None = None
+    due_date: date | None = None
+    principal_minor: int = Field(sa_type=sa.BigInteger)
+    interest_minor: int = Field(sa_type=sa.BigInteger)
+
+
+class LoanNotFound(DomainError):
+    code = "LOAN_NOT_FOUND"
+
+    def __init__(self) -> None:
+        super().__init__("No such loan, or not one you may see.")
+
+
+class LoanClosed(DomainError):
+    code = "LOAN_CLOSED"
+
+    def __init__(self, loan: Loan) -> None:
+        super().__init__(f"Loan {loan.number} is {loan.status.value.lower()}: nothing is owed.")
+
+
+class LoanNotDisbursed(DomainError):
+    code = "LOAN_NOT_DISBURSED"
+
+    def __init__(self, loan: Loan) -> None:
+        super().__init__(f"Loan {loan.number} has not been paid out yet; nothing is owed.")
+
+
+class PaymentsNotAccepted(DomainError):
+    code = "PAYMENTS_NOT_ACCEPTED"
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+
+
+class PaymentExceedsOutstanding(DomainError):
+    code = "PAYMENT_EXCEEDS_OUTSTANDING"
+
+    def __init__(self, payable: Money) -> None:
+        super().__init__(f"At most {payable} can be paid on this loan today; nothing was paid.")
+        self.payable = payable
+
+
+class PaymentMustMatchInstallment(DomainError):
+    code = "PAYMENT_MUST_MATCH_INSTALLMENT"
+
+    def __init__(self, expected: Money, number: int) -> None:
+        super().__init__(
+            f"Pay exactly {expected}, the amount of installment {number}; nothing was paid."
+        )
+        self.expected = expected
+
+
+@dataclass(frozen=True)
+class Part:
+    """Where part of a payment goes: an installment (None for a prepayment) and the split."""
+
+    due: ScheduledDue | None
+    principal_minor: int
+    interest_minor: int
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How a payment is applied, before anything is written."""
+
+    parts: list[Part]
+    prepayment_minor: int
+    recalculate: list[ScheduledDue]  # installments re-planned after the prepayment
+
+
+def _unpaid(dues: list[ScheduledDue]) -> list[ScheduledDue]:
+    return [d for d in dues if d.remaining > 0]
+
+
+def _oldest_first(dues: list[ScheduledDue], amount: int) -> tuple[list[Part], int]:
+    """Pay `dues` in order, interest before principal; return the parts and what is left."""
+    parts = []
+    for due in dues:
+        if amount == 0:
+            break
+        interest = min(amount, due.remaining_interest)
+        principal = min(amount - interest, due.remaining_principal)
+        amount -= interest + principal
+        if interest or principal:
+            parts.append(Part(due, principal, interest))
+    return parts, amount
+
+
+def period_dues(
+    dues: list[ScheduledDue], on: date
+) -> tuple[list[ScheduledDue], list[ScheduledDue]]:
+    """Unpaid installments due by the end of the period `on` falls in, and the later ones.
+
+    The period ends on the first due date on or after `on`; past the last due date every
+    unpaid installment is due.
+    """
+    ends = next((d.due_date for d in dues if d.due_date >= on), None)
+    unpaid = _unpaid(dues)
+    now = [d for d in unpaid if ends is None or d.due_date <= ends]
+    return now, [d for d in unpaid if d not in now]
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The parts of a product that decide how a payment is applied."""
+
+    style: RepaymentStyle
+    payment_rule: PaymentRule
+
+
+def payable(rules: Rules, dues: list[ScheduledDue], on: date) -> int:
+    """The most that can be paid on `on`, in minor units: everything owed, except that an
+    EMI loan's future interest is not owed once its principal is prepaid."""
+    if rules.style is RepaymentStyle.EMI_REDUCING:
+        now, later = period_dues(dues, on)
+        return sum(d.remaining for d in now) + sum(d.remaining_principal for d in later)
+    return sum(d.remaining for d in dues)
+
+
+def plan(rules: Rules, dues: list[ScheduledDue], amount: Money, on: date) -> Plan:
+    """Apply `amount` to `dues` (ordered by number) by the product's rules, or refuse."""
+    minor = amount.to_minor()
+    unpaid = _unpaid(dues)
+    if not unpaid:
+        raise PaymentExceedsOutstanding(Money.zero(amount.currency))
+    if rules.payment_rule is PaymentRule.EXACT_INSTALLMENT:
+        oldest = unpaid[0]
+        if minor != oldest.remaining:
+            raise PaymentMustMatchInstallment(
+                Money.from_minor(oldest.remaining, amount.currency), oldest.number
+            )
+        return Plan(_oldest_first([oldest], minor)[0], 0, [])
+    most = payable(rules, dues, on)
+    if minor > most:
+        raise PaymentExceedsOutstanding(Money.from_minor(most, amount.currency))
+    if rules.style is not RepaymentStyle.EMI_REDUCING:
+        return Plan(_oldest_first(unpaid, minor)[0], 0, [])
+    now, later = period_dues(dues, on)
+    parts, left = _oldest_first(now, minor)
+    return Plan(parts, left, later if left else [])
+
+
+def _recalculate(
+    session: Session, loan: Loan, later: list[ScheduledDue], prepaid: int
+) -> list[ScheduledDue]:
+    """Re-plan the installments after a prepayment: same dates, lower installment (§0, §1).
+    Returns the installments that remain (none when the prepayment paid everything off)."""
+    left = sum(d.principal_minor for d in later) - prepaid
+    if left == 0:
+        for due in later:
+            session.delete(due)
+        return []
+    fresh = reducing_installments(
+        Money.from_minor(left, loan.currency),
+        loan.interest_rate,
+        [d.due_date for d in later],
+        later[0].number,
+    )
+    for due, new in zip(later, fresh, strict=True):
+        due.principal_minor, due.interest_minor = new.principal.to_minor(), new.interest.to_minor()
+        session.add(due)
+    loan.installment_minor = fresh[0].total.to_minor()
+    return later
+
+
+@dataclass(frozen=True)
+class PaymentRequest:
+    """What the payer asked for. `paid_on` None means today (the business date)."""
+
+    loan_id: int
+    amount: Decimal
+    paid_on: date | None
+    idempotency_key: str
+
+    def fingerprint(self) -> str:
+        return fingerprint(self.loan_id, self.amount.normalize(), self.paid_on)
+
+
+def _check_request(request: PaymentRequest, currency: str) -> Money:
+    problems = []
+    if not 8 <= len(request.idempotency_key) <= 100:
+        problems.append(FieldProblem("idempotencyKey", "8-100 characters"))
+    amount = Money(parse_decimal(request.amount), currency)
+    if not amount.is_positive():
+        problems.append(FieldProblem("amount", "must be more than zero"))
+    elif amount.rounded() != amount:
+        problems.append(FieldProblem("amount", f"at most {amount.quantum} precision ({currency})"))
+    elif amount.to_minor() > MAX_AMOUNT_MINOR:
+        problems.append(FieldProblem("amount", "is too large"))
+    if problems:
+        raise InvalidInput(problems)
+    return amount
+
+
+def _rules_of(session: Session, loan: Loan) -> tuple[Rules, LoanProduct]:
+    if loan.status in (LoanStatus.PAID, LoanStatus.REJECTED, LoanStatus.FAILED):
+        raise LoanClosed(loan)
+    if loan.status in (LoanStatus.PENDING, LoanStatus.APPROVED):
+        raise LoanNotDisbursed(loan)
+    product = session.get(LoanProduct, loan.product_id) if loan.product_id else None
+    if product is None:
+        raise PaymentsNotAccepted(
+            f"Loan {loan.number} was imported; it is repaid in the system it came from."
+        )
+    if product.repayment_style is RepaymentStyle.REVOLVING:
+        raise PaymentsNotAccepted(
+            f"Loan {loan.number} is a credit-card loan: it is paid against its bills, "
+            "which Lendgraph does not issue yet."
+        )
+    return Rules(product.repayment_style, product.payment_rule), product
+
+
+def _check_date(session: Session, loan: Loan, paid_on: date, today: date) -> None:
+    latest = session.exec(select(func.max(Payment.paid_on)).where(Payment.loan_id == loan.id)).one()
+    if paid_on > today:
+        problem = f"cannot be after today ({today.isoformat()})"
+    elif paid_on < loan.start_date:
+        problem = f"cannot be before the loan started ({loan.start_date.isoformat()})"
+    elif latest is not None and paid_on < latest:
+        problem = f"cannot be before the latest payment ({latest.isoformat()})"
+    else:
+        return
+    raise InvalidInput([FieldProblem("paidOn", problem)])
+
+
+def _claim(session: Session, payment: Payment) -> bool:
+    """Take the idempotency key; false when another request already holds it."""
+    try:
+        with session.begin_nested():
+            session.add(payment)
+            session.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+def _ledger_legs(
+    session: Session, loan: Loan, product: LoanProduct, payment: Payment
+) -> tuple[list[Leg], list[tuple[int, Money]]]:
+    if product.funding_source is FundingSource.PROVIDERS:
+        return repayment_legs(session, loan, payment.amount, payment.principal)
+    receivable = principal_account(loan)
+    funds = bank_funds_account(loan.currency)
+    income = interest_income_account(loan.currency)
+    accounts = open_accounts(session, [receivable, funds, income])
+    legs = [debit(accounts[funds.code], payment.amount)]
+    if payment.principal_minor:
+        legs.append(credit(accounts[receivable.code], payment.principal))
+    if payment.interest_minor:
+        legs.append(credit(accounts[income.code], payment.interest))
+    return legs, []
+
+
+def _apply(session: Session, loan: Loan, plan_: Plan, paid_on: date) -> list[PaymentAllocation]:
+    """Mark the installments paid, re-plan after a prepayment; the allocation rows."""
+    allocations = []
+    for part in plan_.parts:
+        due = part.due
+        assert due is not None
+        due.paid_principal_minor += part.principal_minor
+        due.paid_interest_minor += part.interest_minor
+        if due.remaining == 0:
+            due.paid_on = paid_on
+            if paid_on <= due.due_date:
+                loan.emis_paid_on_time += 1
+        session.add(due)
+        allocations.append(
+            PaymentAllocation(
+                payment_id=0,
+                kind=AllocationKind.INSTALLMENT,
+                installment_number=due.number,
+                due_date=due.due_date,
+                principal_minor=part.principal_minor,
+                interest_minor=part.interest_minor,
+            )
+        )
+    if plan_.prepayment_minor:
+        _recalculate(session, loan, plan_.recalculate, plan_.prepayment_minor)
+        allocations.append(
+            PaymentAllocation(
+                payment_id=0,
+                kind=AllocationKind.PREPAYMENT,
+                principal_minor=plan_.prepayment_minor,
+                interest_minor=0,
+            )
+        )
+    return allocations
+
+
+def make_payment(
+    session: Session, request: PaymentRequest, *, today: date, now: datetime
+) -> Payment:
+    """Apply a payment to a loan exactly once: the same key and request return the first
+    payment; the same key for another request is refused; a refusal changes nothing."""
+    loan = session.get(Loan, request.loan_id)
+    if loan is None:
+        raise LoanNotFound()
+    amount = _check_request(request, loan.currency)
+    print_ = request.fingerprint()
+    earlier = earlier_result(session, Payment, request.idempotency_key, print_)
+    if earlier is not None:
+        return earlier
+    # The lock every payment on this loan queues on; then read the loan as it is now.
+    session.exec(select(Loan.id).where(Loan.id == loan.id).with_for_update())
+    session.refresh(loan)
+    earlier = earlier_result(session, Payment, request.idempotency_key, print_)
+    if earlier is not None:
+        return earlier
+    rules, product = _rules_of(session, loan)
+    paid_on = request.paid_on or today
+    _check_date(session, loan, paid_on, today)
+    dues = schedules_of(session, [request.loan_id])[request.loan_id]
+    plan_ = plan(rules, dues, amount, paid_on)
+    payment = Payment(
+        loan_id=request.loan_id,
+        currency=loan.currency,
+        amount_minor=amount.to_minor(),
+        principal_minor=sum(p.principal_minor for p in plan_.parts) + plan_.prepayment_minor,
+        interest_minor=sum(p.interest_minor for p in plan_.parts),
+        paid_on=paid_on,
+        idempotency_key=request.idempotency_key,
+        fingerprint=print_,
+        created_at=now,
+    )
+    if not _claim(session, payment):  # the key was taken by a request on another loan
+        replay = earlier_result(session, Payment, request.idempotency_key, print_)
+        assert replay is not None
+        return replay
+    allocations = _apply(session, loan, plan_, paid_on)
+    for allocation in allocations:
+        allocation.payment_id = payment.id or 0
+    session.add_all(allocations)
+    legs, shares = _ledger_legs(session, loan, product, payment)
+    entry = post(
+        session,
+        "REPAYMENT",
+        f"Loan {loan.number} repayment",
+        paid_on,
+        legs,
+        reference=f"loan:{loan.number}",
+    )
+    payment.journal_entry_id = entry.id
+    owed = still_owed(schedules_of(session, [request.loan_id])[request.loan_id], loan.currency)
+    if not owed.total.is_positive():
+        loan.status = LoanStatus.PAID
+    session.add_all([loan, payment])
+    session.flush()
+    emit_event(
+        session,
+        "paymentReceived",
+        loanId=loan.id,
+        loanNumber=loan.number,
+        customerId=loan.customer_id,
+        paymentId=payment.id,
+        amount=str(payment.amount.amount),
+        principal=str(payment.principal.amount),
+        interest=str(payment.interest.amount),
+        currency=loan.currency,
+        paidOn=paid_on.isoformat(),
+        outstanding=str(owed.total.amount),
+        status=loan.status.value,
+        providerShares={str(pid): str(share.amount) for pid, share in shares},
+    )
+    if loan.status is LoanStatus.PAID:
+        emit_event(
+            session,
+            "loanUpdated",
+            loanId=loan.id,
+            loanNumber=loan.number,
+            customerId=loan.customer_id,
+            status=loan.status.value,
+        )
+    return payment
+
+
+def payments_of(session: Session, loan_ids: list[int]) -> dict[int, list[Payment]]:
+    """Every payment of each loan, oldest first, in one query."""
+    grouped: dict[int, list[Payment]] = {i: [] for i in loan_ids}
+    if loan_ids:
+        for payment in session.exec(
+            select(Payment)
+            .where(col(Payment.loan_id).in_(loan_ids))
+            .order_by(col(Payment.loan_id), col(Payment.id))
+        ).all():
+            grouped[payment.loan_id].append(payment)
+    return grouped
+
+
+def allocations_of(session: Session, payment_ids: list[int]) -> dict[int, list[PaymentAllocation]]:
+    """Every allocation of each payment, in one query."""
+    grouped: dict[int, list[PaymentAllocation]] = defaultdict(list)
+    if payment_ids:
+        for row in session.exec(
+            select(PaymentAllocation)
+            .where(col(PaymentAllocation.payment_id).in_(payment_ids))
+            .order_by(col(PaymentAllocation.id))
+        ).all():
+            grouped[row.payment_id].append(row)
+    return {i: grouped.get(i, []) for i in payment_ids}
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    """A payment on a statement: when, and how it split."""
+
+    on: date
+    principal: Money
+    interest: Money
+    paid: Money
+
+
+@dataclass(frozen=True)
+class UpcomingDue:
+    number: int
+    on: date
+    amount: Money
+
+
+@dataclass(frozen=True)
+class Statement:
+    transactions: list[StatementLine]
+    upcoming: list[UpcomingDue]
+
+
+def statement(
+    loan: Loan,
+    dues: list[ScheduledDue],
+    payments: list[Payment],
+    since: date | None,
+    until: date | None,
+) -> Statement:
+    """Past payments and the dues still to pay, each within [since, until] when given."""
+    if loan.status in (LoanStatus.PAID, LoanStatus.REJECTED, LoanStatus.FAILED):
+        raise LoanClosed(loan)
+
+    def within(day: date) -> bool:
+        return (since is None or day >= since) and (until is None or day <= until)
+
+    return Statement(
+        transactions=[
+            StatementLine(p.paid_on, p.principal, p.interest, p.amount)
+            for p in sorted(payments, key=lambda p: (p.paid_on, p.id or 0))
+            if within(p.paid_on)
+        ],
+        upcoming=[
+            UpcomingDue(d.number, d.due_date, Money.from_minor(d.remaining, loan.currency))
+            for d in _unpaid(dues)
+            if within(d.due_date)
+        ],
+    )
+
+
+def amount_due(dues: list[ScheduledDue], on: date, currency: str) -> Money:
+    """What to pay by the end of the period `on` falls in: every unpaid due up to it."""
+    now, _ = period_dues(dues, on)
+    return Money.from_minor(sum(d.remaining for d in now), currency)
