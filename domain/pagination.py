@@ -41,3 +41,13 @@ def page_by_id(
     return Page(
         items=rows[:first], has_next_page=len(rows) > first, has_previous_page=after is not None
     )
+
+
+def page_of_loaded(rows: Sequence[T], first: int, after: int | None, id_of: Any) -> Page[T]:
+    """The same page as `page_by_id`, cut from rows already loaded in id order (for lists
+    batched across a whole parent page)."""
+    check_page_size(first)
+    rest = [row for row in rows if after is None or id_of(row) > after]
+    return Page(
+        items=rest[:first], has_next_page=len(rest) > first, has_previous_page=after is not None
+    )

@@ -11,6 +11,7 @@ from domain.customers import Customer
 from domain.funding import loan_totals
 from domain.loans import Loan, loans_of_customers
 from domain.origination import by_ids, schedules_of
+from domain.payments import allocations_of, payments_of
 from domain.products import LoanProduct
 from resolvers.context import RequestContext
 
@@ -87,6 +88,7 @@ class LoanLoader(KeyedLoader):
     def fetch(self, ids: list[int]) -> dict[int, Any]:
         found = by_ids(self._context.db, Loan, ids)
         self._context.loader(ScheduleLoader).prime(found)
+        self._context.loader(PaymentsLoader).prime(found)
         self._context.loader(ProductLoader).prime(loan.product_id for loan in found.values())
         self._context.loader(CustomerLoader).prime(loan.customer_id for loan in found.values())
         return found
@@ -99,6 +101,7 @@ class CustomerLoansLoader(KeyedLoader):
         # now, or each customer's schedules would cost a query of their own.
         loans = [loan for group in grouped.values() for loan in group]
         self._context.loader(ScheduleLoader).prime(loan.id for loan in loans)
+        self._context.loader(PaymentsLoader).prime(loan.id for loan in loans)
         self._context.loader(ProductLoader).prime(loan.product_id for loan in loans)
         return grouped
 
@@ -106,3 +109,19 @@ class CustomerLoansLoader(KeyedLoader):
 class FundedTotalLoader(KeyedLoader):
     def fetch(self, ids: list[int]) -> dict[int, Any]:
         return loan_totals(self._context.db, ids)
+
+
+class PaymentsLoader(KeyedLoader):
+    """Every payment of each loan, oldest first."""
+
+    def fetch(self, ids: list[int]) -> dict[int, Any]:
+        grouped = payments_of(self._context.db, ids)
+        self._context.loader(AllocationsLoader).prime(
+            payment.id for payments in grouped.values() for payment in payments
+        )
+        return grouped
+
+
+class AllocationsLoader(KeyedLoader):
+    def fetch(self, ids: list[int]) -> dict[int, Any]:
+        return allocations_of(self._context.db, ids)

@@ -16,7 +16,13 @@ from domain.origination import LoanApplication, LoanFilter
 from domain.pagination import Page
 from domain.users import Role
 from resolvers.context import RequestContext
-from resolvers.loaders import CustomerLoader, LoanLoader, ProductLoader, ScheduleLoader
+from resolvers.loaders import (
+    CustomerLoader,
+    LoanLoader,
+    PaymentsLoader,
+    ProductLoader,
+    ScheduleLoader,
+)
 from resolvers.use_case import require_viewer, run_use_case
 
 T = TypeVar("T")
@@ -55,6 +61,7 @@ def _scoped(context: RequestContext, wanted: LoanFilter) -> LoanFilter:
 
 def _prime_loans(context: RequestContext, loans: list[Loan]) -> None:
     context.loader(ScheduleLoader).prime(loan.id for loan in loans)
+    context.loader(PaymentsLoader).prime(loan.id for loan in loans)
     context.loader(ProductLoader).prime(loan.product_id for loan in loans)
     context.loader(CustomerLoader).prime(loan.customer_id for loan in loans)
 
@@ -78,7 +85,9 @@ def applications_page(
 
 
 def visible_loans(context: RequestContext, ids: list[int]) -> dict[int, Loan]:
-    if context.viewer is None:
+    """Loans by id that the viewer may see as a borrower's loan (providers see theirs only
+    as funded loans, through their fundings)."""
+    if context.viewer is None or context.viewer.role not in (Role.STAFF, Role.CUSTOMER):
         return {}
     scope = _scoped(context, LoanFilter())
     found = domain.by_ids(context.db, Loan, ids)

@@ -10,6 +10,14 @@ import strawberry
 from domain import errors as domain
 from domain.customers import CustomerNotFound, DuplicateCustomer
 from domain.origination import ApplicationPending
+from domain.payments import (
+    LoanClosed,
+    LoanNotDisbursed,
+    LoanNotFound,
+    PaymentExceedsOutstanding,
+    PaymentMustMatchInstallment,
+    PaymentsNotAccepted,
+)
 from domain.products import ProductCodeTaken, ProductNotFound
 from domain.providers import InsufficientFunds, ProviderNotFound
 from schema.scalars import Money
@@ -104,6 +112,42 @@ class ProviderNotFoundError(Error):
     pass
 
 
+@strawberry.type(description="No such loan, or not one the viewer may see.")
+class LoanNotFoundError(Error):
+    pass
+
+
+@strawberry.type(description="The loan is closed (paid, rejected or failed): nothing is owed.")
+class LoanClosedError(Error):
+    pass
+
+
+@strawberry.type(description="The loan has not been paid out yet, so nothing is owed on it.")
+class LoanNotDisbursedError(Error):
+    pass
+
+
+@strawberry.type(
+    description="This loan takes no payments here: imported loans are repaid in the "
+    "system they came from; credit-card loans are paid against their bills."
+)
+class PaymentsNotAcceptedError(Error):
+    pass
+
+
+@strawberry.type(description="The amount is more than can be paid on the loan on that date.")
+class PaymentExceedsOutstandingError(Error):
+    payable: Money = strawberry.field(
+        description="The most that can be paid: everything owed, or for EMI loans the "
+        "dues of the current period plus the principal left (the pay-off amount)."
+    )
+
+
+@strawberry.type(description="This loan takes exactly the amount of its oldest unpaid installment.")
+class PaymentMustMatchInstallmentError(Error):
+    expected: Money = strawberry.field(description="The amount to pay.")
+
+
 def _invalid_input(error: domain.InvalidInput) -> InvalidInputError:
     return InvalidInputError(
         message=error.message,
@@ -147,6 +191,16 @@ _BUILDERS: dict[type[domain.DomainError], Callable[[Any], Error]] = {
         message=e.message, code=e.code, balance=Money.from_domain(e.balance)
     ),
     ProviderNotFound: _plain(ProviderNotFoundError),
+    LoanNotFound: _plain(LoanNotFoundError),
+    LoanClosed: _plain(LoanClosedError),
+    LoanNotDisbursed: _plain(LoanNotDisbursedError),
+    PaymentsNotAccepted: _plain(PaymentsNotAcceptedError),
+    PaymentExceedsOutstanding: lambda e: PaymentExceedsOutstandingError(
+        message=e.message, code=e.code, payable=Money.from_domain(e.payable)
+    ),
+    PaymentMustMatchInstallment: lambda e: PaymentMustMatchInstallmentError(
+        message=e.message, code=e.code, expected=Money.from_domain(e.expected)
+    ),
 }
 
 

@@ -12,14 +12,17 @@ import strawberry
 from strawberry import relay
 
 from domain import loans as domain
-from domain import origination
+from domain import origination, payments
 from domain.applications import LoanAsk
 from domain.money import Money as DomainMoney
 from domain.origination import LoanFilter
+from domain.pagination import page_of_loaded
+from domain.products import RepaymentStyle
 from resolvers import loans as resolvers
+from resolvers import payments as payment_resolvers
 from resolvers.loaders import CustomerLoader, LoanLoader, ProductLoader, ScheduleLoader
 from schema.customers import CustomerNode
-from schema.eligibility import DecisionReason, ScheduledInstallment
+from schema.eligibility import DecisionReason
 from schema.errors import (
     ApplicationPendingError,
     CustomerNotFoundError,
@@ -38,6 +41,13 @@ from schema.pagination import (
     decode_cursor,
     row_id,
     visible_nodes,
+)
+from schema.payments import (
+    LoanStatement,
+    LoanStatementResult,
+    PaymentNode,
+    SinceArg,
+    UntilArg,
 )
 from schema.products import LoanProduct
 from schema.scalars import Money
@@ -72,6 +82,31 @@ class Outstanding:
     total: Money = strawberry.field(description="Principal plus interest.")
 
 
+@strawberry.type(description="One installment of a loan: what it asks and what is paid of it.")
+class LoanInstallment:
+    number: int = strawberry.field(description="1 for the first installment.")
+    due_date: date = strawberry.field(description="When it is due.")
+    principal: Money = strawberry.field(description="Principal part.")
+    interest: Money = strawberry.field(description="Interest part.")
+    total: Money = strawberry.field(description="Amount of the installment.")
+    paid: Money = strawberry.field(description="Paid of it so far.")
+    remaining: Money = strawberry.field(description="Still owed of it.")
+    paid_on: date | None = strawberry.field(description="The day it was paid in full.")
+
+    @classmethod
+    def from_row(cls, due: origination.ScheduledDue, currency: str) -> LoanInstallment:
+        return cls(
+            number=due.number,
+            due_date=due.due_date,
+            principal=_money(due.principal_minor, currency),
+            interest=_money(due.interest_minor, currency),
+            total=_money(due.principal_minor + due.interest_minor, currency),
+            paid=_money(due.paid_principal_minor + due.paid_interest_minor, currency),
+            remaining=_money(due.remaining, currency),
+            paid_on=due.paid_on,
+        )
+
+
 @strawberry.type(name="Loan", description="Money lent to a customer.")
 class LoanNode(relay.Node):
     loan_id: relay.NodeID[int]
@@ -81,7 +116,9 @@ class LoanNode(relay.Node):
     interest_rate: Decimal = strawberry.field(description="Rate in percent, as corrected.")
     tenure: int = strawberry.field(description="Term, in termUnit.")
     term_unit: str = strawberry.field(description="MONTH, WEEK or DAY.")
-    installment: Money = strawberry.field(description="The first amount due (EMI etc.).")
+    installment: Money = strawberry.field(
+        description="The regular installment (EMI etc.); a prepayment lowers it."
+    )
     status: LoanStatus = strawberry.field(description="Where the loan stands.")
     origin: str = strawberry.field(description="IMPORTED from history, or ORIGINATED here.")
     start_date: date = strawberry.field(description="Disbursement (or approval) date.")
@@ -116,6 +153,9 @@ class LoanNode(relay.Node):
     def _schedule(self, info: Info) -> list[origination.ScheduledDue]:
         return info.context.loader(ScheduleLoader).load(self.loan_id) or []
 
+    def _unpaid(self, info: Info) -> list[origination.ScheduledDue]:
+        return [d for d in self._schedule(info) if d.remaining > 0]
+
     @strawberry.field(description="The customer who owes it.")
     def customer(self, info: Info) -> CustomerNode:
         return CustomerNode.from_model(
@@ -129,29 +169,20 @@ class LoanNode(relay.Node):
         return LoanProduct(row=info.context.loader(ProductLoader).load(self.row.product_id))
 
     @strawberry.field(
-        description="Every due as fixed when the loan was made (empty for "
-        "imported loans, whose schedule stayed in the old system)."
+        description="Every installment with what has been paid of it, in order. After a "
+        "prepayment the unpaid ones show the recalculated amounts. Empty for imported loans, "
+        "whose schedule stayed in the old system."
     )
-    def schedule(self, info: Info) -> list[ScheduledInstallment]:
-        currency = self.row.currency
-        return [
-            ScheduledInstallment(
-                number=d.number,
-                due_date=d.due_date,
-                principal=_money(d.principal_minor, currency),
-                interest=_money(d.interest_minor, currency),
-                total=_money(d.principal_minor + d.interest_minor, currency),
-            )
-            for d in self._schedule(info)
-        ]
+    def schedule(self, info: Info) -> list[LoanInstallment]:
+        return [LoanInstallment.from_row(d, self.row.currency) for d in self._schedule(info)]
 
     @strawberry.field(
-        description="What is still owed (no payments are recorded yet, so the "
-        "whole schedule); null for imported loans."
+        description="What is still owed: principal not yet repaid and scheduled interest "
+        "not yet paid; null for imported loans."
     )
     def outstanding(self, info: Info) -> Outstanding | None:
         dues = self._schedule(info)
-        if not dues:
+        if not dues and self.row.origin is domain.LoanOrigin.IMPORTED:
             return None
         owed = origination.still_owed(dues, self.row.currency)
         return Outstanding(
@@ -161,11 +192,16 @@ class LoanNode(relay.Node):
         )
 
     @strawberry.field(
-        description="Repaid so far (payments arrive with the payments issue: "
-        "0 until then); null for imported loans, whose payments stayed behind."
+        description="Everything paid on the loan so far; null for imported loans, whose "
+        "payments stayed in the old system."
     )
     def total_paid(self, info: Info) -> Money | None:
-        return _money(0, self.row.currency) if self._schedule(info) else None
+        if self.row.origin is domain.LoanOrigin.IMPORTED:
+            return None
+        paid = sum(
+            p.amount_minor for p in payment_resolvers.payments_of_loan(info.context, self.row)
+        )
+        return _money(paid, self.row.currency)
 
     @strawberry.field(description="Principal and interest still owed; null for imported loans.")
     def remaining_balance(self, info: Info) -> Money | None:
@@ -173,26 +209,56 @@ class LoanNode(relay.Node):
         return owed.total if owed is not None else None
 
     @strawberry.field(
-        description="What to pay by the next due date: every unpaid due up to "
-        "and including it (for a P2P loan, the whole amount × (1 + rate))."
+        description="What to pay by the end of the current period: every unpaid installment "
+        "due on or before the first due date from today (arrears included). For a P2P loan, "
+        "what is left of amount × (1 + rate). Null for imported loans."
     )
     def amount_due(self, info: Info) -> Money | None:
         dues = self._schedule(info)
         if not dues:
             return None
-        return _money(dues[0].principal_minor + dues[0].interest_minor, self.row.currency)
+        return Money.from_domain(payments.amount_due(dues, info.context.today(), self.row.currency))
 
-    @strawberry.field(description="Installments still to pay.")
+    @strawberry.field(
+        description="The most that can be paid today, which closes the loan: everything "
+        "owed, or for EMI loans the current dues plus the principal left (later interest is "
+        "not charged). Null for loans that take no payments here."
+    )
+    def payoff_amount(self, info: Info) -> Money | None:
+        rules = payment_resolvers.rules_of(info.context, self.row)
+        if rules is None or rules.style is RepaymentStyle.REVOLVING:
+            return None
+        minor = payments.payable(rules, self._schedule(info), info.context.today())
+        return _money(minor, self.row.currency)
+
+    @strawberry.field(description="Installments still (partly) unpaid.")
     def repayments_left(self, info: Info) -> int:
-        dues = self._schedule(info)
-        if dues:
-            return len(dues)
+        if self._schedule(info):
+            return len(self._unpaid(info))
         return max(self.row.tenure - self.row.emis_paid_on_time, 0)
 
-    @strawberry.field(description="The next unpaid due, if any is scheduled.")
-    def next_due(self, info: Info) -> ScheduledInstallment | None:
-        rows = self.schedule(info)
-        return rows[0] if rows else None
+    @strawberry.field(description="The oldest installment not fully paid, if any.")
+    def next_due(self, info: Info) -> LoanInstallment | None:
+        unpaid = self._unpaid(info)
+        return LoanInstallment.from_row(unpaid[0], self.row.currency) if unpaid else None
+
+    @strawberry.field(description="Payments on this loan, oldest first, each with its allocation.")
+    def payments(
+        self, info: Info, first: PageSize = 20, after: AfterCursor = None
+    ) -> Connection[PaymentNode]:
+        rows = payment_resolvers.payments_of_loan(info.context, self.row)
+        page = page_of_loaded(rows, first, decode_cursor(after), lambda p: p.id)
+        return Connection[PaymentNode].from_page(page, PaymentNode.from_model, lambda p: p.id)
+
+    @strawberry.field(
+        description="Payments made and installments still to pay, each within [from, to] "
+        "when given; a closed loan has no statement (a typed error)."
+    )
+    def statement(
+        self, info: Info, since: SinceArg = None, to: UntilArg = None
+    ) -> LoanStatementResult:
+        result = payment_resolvers.statement(info.context, self.row, since, to)
+        return outcome(result, LoanStatement.from_domain)
 
 
 @strawberry.type(name="LoanApplication", description="A request for a loan and its decision.")

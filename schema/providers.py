@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 
@@ -15,8 +15,10 @@ from domain.funding import Funding
 from domain.loans import Loan
 from domain.money import Money as DomainMoney
 from domain.origination import still_owed
+from domain.pagination import page_of_loaded
 from resolvers import providers as resolvers
 from resolvers.loaders import FundedTotalLoader, LoanLoader, ScheduleLoader
+from resolvers.payments import payments_of_loan
 from schema.errors import (
     IdempotencyConflictError,
     InsufficientFundsError,
@@ -58,6 +60,27 @@ class FundedLoan:
     def remaining_balance(self, info: Info) -> Money:
         dues = info.context.loader(ScheduleLoader).load(self.row.id or 0) or []
         return Money.from_domain(still_owed(dues, self.row.currency).total)
+
+    @strawberry.field(
+        description="The borrower's payments, oldest first (each is shared to the funders' "
+        "wallets in proportion to their funding)."
+    )
+    def payments(
+        self, info: Info, first: PageSize = 20, after: AfterCursor = None
+    ) -> Connection[FundedLoanPayment]:
+        rows = payments_of_loan(info.context, self.row)
+        page = page_of_loaded(rows, first, decode_cursor(after), lambda p: p.id)
+        return Connection[FundedLoanPayment].from_page(
+            page,
+            lambda p: FundedLoanPayment(amount=Money.from_domain(p.amount), paid_on=p.paid_on),
+            lambda p: p.id,
+        )
+
+
+@strawberry.type(description="A repayment of a loan a provider funds: amount and date only.")
+class FundedLoanPayment:
+    amount: Money = strawberry.field(description="Amount the borrower paid.")
+    paid_on: date = strawberry.field(description="The day it was paid.")
 
 
 @strawberry.type(description="What one provider put into one loan.")

@@ -17,6 +17,7 @@ from schema.imports import ImportQueries
 from schema.info import Info
 from schema.loans import LoanMutations, LoanQueries
 from schema.pagination import AfterCursor, Connection, PageSize, decode_cursor
+from schema.payments import PaymentMutations, PaymentQueries
 from schema.permissions import IsStaff
 from schema.products import ProductMutations, ProductQueries
 from schema.providers import ProviderMutations, ProviderQueries
@@ -30,6 +31,7 @@ class Query(
     ProductQueries,
     EligibilityQueries,
     LoanQueries,
+    PaymentQueries,
     ProviderQueries,
 ):
     @strawberry.field(
@@ -65,6 +67,11 @@ class Query(
 
 @strawberry.type(description="Everything that changes state. Each returns a result union.")
 class Mutation(
-    AuthMutations, CustomerMutations, ProductMutations, LoanMutations, ProviderMutations
+    AuthMutations,
+    CustomerMutations,
+    ProductMutations,
+    LoanMutations,
+    PaymentMutations,
+    ProviderMutations,
 ):
     pass
