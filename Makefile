@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 CHECK_DB := sqlite:///var/alembic-check.db
 
-.PHONY: install run test check lint format typecheck imports migrations-check schema-check schema bench clean
+.PHONY: install run test check lint format typecheck imports migrations-check schema-check schema bench bench-payments clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -55,6 +55,9 @@ check: lint typecheck imports migrations-check schema-check test
 
 bench: install
 	$(BIN)/python bench/graphql_throughput.py
+
+bench-payments: install ## makePayment over HTTP on PostgreSQL, next to pgbench
+	$(BIN)/python bench/payments.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -26,28 +25,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.db import make_engine, make_session_factory
 from app.migrations import migrate
+from bench.common import start_server
 from domain.users import Role, create_user
 from tests.live_server import free_port
 
 QUERY = "query Bench { me { id username } users(first: 20) { edges { node { id username } } } }"
-
-
-def _start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                return process
-        except httpx.TransportError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("the server did not start")
 
 
 def _load(url: str, token: str, clients: int, per_client: int) -> tuple[list[float], float]:
@@ -87,7 +69,7 @@ def main() -> None:
     engine.dispose()
     port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING", "EMBEDDED_SCHEDULER": "false"}
-    server = _start_server(env, port)
+    server = start_server(env, port)
     try:
         base = f"http://127.0.0.1:{port}"
         login_query = (

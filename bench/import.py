@@ -15,20 +15,13 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
-
-import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.migrations import migrate
+from bench.common import throwaway_database
 from integrations.sample_files import generate_sample
-
-ADMIN_URL = os.environ.get(
-    "BENCH_ADMIN_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
-)
 
 
 def _files(customers: int, loans: int, transactions: int) -> Path:
@@ -66,12 +59,7 @@ def main() -> None:
     loans = int(os.environ.get("BENCH_LOANS", "500000"))
     transactions = int(os.environ.get("BENCH_TRANSACTIONS", "200000"))
     folder = _files(customers, loans, transactions)
-    name = f"lendgraph_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    try:
+    with throwaway_database() as url:
         migrate(url)
         rows = {"customers": customers, "loans": loans, "transactions": transactions}
         for kind, file in (
@@ -84,10 +72,6 @@ def main() -> None:
                 f"{kind:<13} {rows[kind]:>9,} rows  {elapsed:7.1f} s  "
                 f"{rows[kind] / elapsed:>9,.0f} rows/s  peak {peak_mb:>4} MiB  [{summary}]"
             )
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import enum
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -107,6 +108,11 @@ class AccountSpec:
 
 def open_accounts(session: Session, specs: list[AccountSpec]) -> dict[str, LedgerAccount]:
     """The accounts with these codes, opened first where missing (safe under concurrency)."""
+    codes = [s.code for s in specs]
+    found = {row.code: row for row in session.exec(_accounts_with(codes)).all()}
+    missing = [s for s in specs if s.code not in found]
+    if not missing:  # the usual case: one read, no write
+        return found
     insert_ignoring_conflicts(
         session,
         LedgerAccount,
@@ -119,13 +125,14 @@ def open_accounts(session: Session, specs: list[AccountSpec]) -> dict[str, Ledge
                 "non_negative": s.non_negative,
                 "balance_minor": 0,
             }
-            for s in specs
+            for s in missing
         ],
     )
-    rows = session.exec(
-        select(LedgerAccount).where(col(LedgerAccount.code).in_([s.code for s in specs]))
-    ).all()
-    return {row.code: row for row in rows}
+    return {row.code: row for row in session.exec(_accounts_with(codes)).all()}
+
+
+def _accounts_with(codes: list[str]) -> Any:
+    return select(LedgerAccount).where(col(LedgerAccount.code).in_(codes))
 
 
 @dataclass(frozen=True)
@@ -200,8 +207,8 @@ def post(
         if "balance_not_negative" in str(error.orig):
             raise InsufficientBalance() from None
         raise
-    for leg in legs:
-        session.refresh(leg.account)
+    for leg in legs:  # balances moved in SQL: read again when next asked for
+        session.expire(leg.account, ["balance_minor"])
     return entry
 
 

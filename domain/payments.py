@@ -368,8 +368,11 @@ def _ledger_legs(
     return legs, []
 
 
-def _apply(session: Session, loan: Loan, plan_: Plan, paid_on: date) -> list[PaymentAllocation]:
-    """Mark the installments paid, re-plan after a prepayment; the allocation rows."""
+def _apply(
+    session: Session, loan: Loan, plan_: Plan, dues: list[ScheduledDue], paid_on: date
+) -> tuple[list[PaymentAllocation], list[ScheduledDue]]:
+    """Mark the installments paid, re-plan after a prepayment: the allocation rows and the
+    schedule as it now stands."""
     allocations = []
     for part in plan_.parts:
         due = part.due
@@ -392,7 +395,9 @@ def _apply(session: Session, loan: Loan, plan_: Plan, paid_on: date) -> list[Pay
             )
         )
     if plan_.prepayment_minor:
-        _recalculate(session, loan, plan_.recalculate, plan_.prepayment_minor)
+        kept = _recalculate(session, loan, plan_.recalculate, plan_.prepayment_minor)
+        gone = {id(d) for d in plan_.recalculate} - {id(d) for d in kept}
+        dues = [d for d in dues if id(d) not in gone]
         allocations.append(
             PaymentAllocation(
                 payment_id=0,
@@ -401,7 +406,7 @@ def _apply(session: Session, loan: Loan, plan_: Plan, paid_on: date) -> list[Pay
                 interest_minor=0,
             )
         )
-    return allocations
+    return allocations, dues
 
 
 def make_payment(
@@ -409,17 +414,17 @@ def make_payment(
 ) -> Payment:
     """Apply a payment to a loan exactly once: the same key and request return the first
     payment; the same key for another request is refused; a refusal changes nothing."""
-    loan = session.get(Loan, request.loan_id)
+    # The lock every payment on this loan queues on, reading the loan as it is now.
+    loan = session.exec(
+        select(Loan)
+        .where(Loan.id == request.loan_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
     if loan is None:
         raise LoanNotFound()
     amount = _check_request(request, loan.currency)
     print_ = request.fingerprint()
-    earlier = earlier_result(session, Payment, request.idempotency_key, print_)
-    if earlier is not None:
-        return earlier
-    # The lock every payment on this loan queues on; then read the loan as it is now.
-    session.exec(select(Loan.id).where(Loan.id == loan.id).with_for_update())
-    session.refresh(loan)
     earlier = earlier_result(session, Payment, request.idempotency_key, print_)
     if earlier is not None:
         return earlier
@@ -443,11 +448,16 @@ def make_payment(
         replay = earlier_result(session, Payment, request.idempotency_key, print_)
         assert replay is not None
         return replay
-    allocations = _apply(session, loan, plan_, paid_on)
+    allocations, left = _apply(session, loan, plan_, dues, paid_on)
     for allocation in allocations:
         allocation.payment_id = payment.id or 0
     session.add_all(allocations)
+    owed = still_owed(left, loan.currency)
+    if not owed.total.is_positive():
+        loan.status = LoanStatus.PAID
     legs, shares = _ledger_legs(session, loan, product, payment)
+    _announce(session, loan, payment, owed.total, shares)
+    # Last, so the bank's and the pool's busy accounts stay locked for as short as can be.
     entry = post(
         session,
         "REPAYMENT",
@@ -457,10 +467,16 @@ def make_payment(
         reference=f"loan:{loan.number}",
     )
     payment.journal_entry_id = entry.id
-    owed = still_owed(schedules_of(session, [request.loan_id])[request.loan_id], loan.currency)
-    if not owed.total.is_positive():
-        loan.status = LoanStatus.PAID
     session.add_all([loan, payment])
+    return payment
+
+
+def _announce(
+    session: Session, loan: Loan, payment: Payment, owed: Money, shares: list[tuple[int, Money]]
+) -> None:
+    """The events of a payment, through the outbox: paymentReceived, and loanUpdated when
+    the payment closed the loan."""
+    session.add(loan)
     session.flush()
     emit_event(
         session,
@@ -473,8 +489,8 @@ def make_payment(
         principal=str(payment.principal.amount),
         interest=str(payment.interest.amount),
         currency=loan.currency,
-        paidOn=paid_on.isoformat(),
-        outstanding=str(owed.total.amount),
+        paidOn=payment.paid_on.isoformat(),
+        outstanding=str(owed.amount),
         status=loan.status.value,
         providerShares={str(pid): str(share.amount) for pid, share in shares},
     )
@@ -487,7 +503,6 @@ def make_payment(
             customerId=loan.customer_id,
             status=loan.status.value,
         )
-    return payment
 
 
 def payments_of(session: Session, loan_ids: list[int]) -> dict[int, list[Payment]]:
