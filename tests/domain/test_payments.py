@@ -10,6 +10,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, col, func, select
 
@@ -31,9 +33,12 @@ from domain.payments import (
     PaymentMustMatchInstallment,
     PaymentRequest,
     PaymentsNotAccepted,
+    Rules,
     make_payment,
+    payable,
+    plan,
 )
-from domain.products import product_by_code
+from domain.products import PaymentRule, RepaymentStyle, product_by_code
 from domain.providers import Provider, balances
 from tests.domain.test_funding import NOW, borrower, funded_provider
 
@@ -494,3 +499,62 @@ def test_concurrent_p2p_payments_sharing_providers_settle_exactly(
         for provider in providers:  # each funder earns its funding × 1.05, to the cent
             assert wallets[provider.id or 0][1].to_minor() == funded[provider.id] * 105 // 100
         assert verify_ledger(session) == []
+
+
+# --- allocation properties -----------------------------------------------------------------
+
+
+def _dues(parts: list[tuple[int, int, int]], start: date) -> list[ScheduledDue]:
+    return [
+        ScheduledDue(
+            id=n + 1,
+            loan_id=1,
+            number=n + 1,
+            due_date=start + timedelta(days=30 * (n + 1)),
+            principal_minor=p,
+            interest_minor=i,
+            paid_interest_minor=min(paid, i),
+            paid_principal_minor=max(0, min(paid - i, p)),
+        )
+        for n, (p, i, paid) in enumerate(parts)
+    ]
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(1, 10**7), st.integers(0, 10**6), st.integers(0, 2 * 10**6)),
+        min_size=1,
+        max_size=24,
+    ),
+    st.integers(1, 10**9),
+    st.integers(0, 800),
+    st.sampled_from([RepaymentStyle.EMI_REDUCING, RepaymentStyle.FLAT_INSTALLMENTS]),
+)
+def test_an_allocation_pays_exactly_the_amount_oldest_first_interest_before_principal(
+    parts: list[tuple[int, int, int]], minor: int, day: int, style: RepaymentStyle
+) -> None:
+    dues = _dues(parts, START)
+    on = START + timedelta(days=day)
+    rules = Rules(style, PaymentRule.ANY_AMOUNT)
+    most = payable(rules, dues, on)
+    amount = Money.from_minor(minor, "INR")
+    if minor > most or most == 0:
+        with pytest.raises(PaymentExceedsOutstanding):
+            plan(rules, dues, amount, on)
+        return
+    result = plan(rules, dues, amount, on)
+    paid = sum(p.principal_minor + p.interest_minor for p in result.parts)
+    assert paid + result.prepayment_minor == minor  # every minor unit goes somewhere
+    numbers = [p.due.number for p in result.parts if p.due is not None]
+    assert numbers == sorted(numbers)  # oldest first
+    for n, part in enumerate(result.parts):
+        assert part.due is not None
+        assert 0 <= part.interest_minor <= part.due.remaining_interest
+        assert 0 <= part.principal_minor <= part.due.remaining_principal
+        if part.principal_minor:  # principal only once the interest is paid
+            assert part.interest_minor == part.due.remaining_interest
+        if n < len(result.parts) - 1:  # only the last due may be left part-paid
+            assert part.principal_minor + part.interest_minor == part.due.remaining
+    if result.prepayment_minor:  # a prepayment only after every due of the period is paid
+        assert style is RepaymentStyle.EMI_REDUCING
+        assert result.prepayment_minor <= sum(d.remaining_principal for d in result.recalculate)
