@@ -14,12 +14,23 @@ SQLITE_BUSY_TIMEOUT_MS = 15_000
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    # The driver's own transaction handling starts a transaction only at the first write,
+    # so reads before it see no lock and a savepoint can commit on release. Lendgraph
+    # begins every transaction itself instead (see `_begin_immediately`).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _begin_immediately(connection: Any) -> None:
+    """SQLite has no row locks: a transaction takes the database's write lock when it
+    begins, so use cases run one at a time and what one reads is still true when it
+    writes (the embedded mode's stand-in for PostgreSQL's `SELECT ... FOR UPDATE`)."""
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, pool_size: int = 16) -> Engine:
@@ -37,6 +48,7 @@ def make_engine(url: str, pool_size: int = 16) -> Engine:
             connect_args={"check_same_thread": False, "timeout": 15},
         )
         event.listen(engine, "connect", _tune_sqlite)
+        event.listen(engine, "begin", _begin_immediately)
         return engine
     return create_engine(
         url,

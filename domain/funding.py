@@ -45,6 +45,23 @@ class Funding(SQLModel, table=True):
     amount_minor: int = Field(sa_type=sa.BigInteger)
 
 
+class RepaymentShare(SQLModel, table=True):
+    """What one funder got of one repayment (into their wallet)."""
+
+    __tablename__ = "repayment_shares"
+    __table_args__ = (
+        sa.Index("ix_repayment_shares_loan_provider", "loan_id", "provider_id"),
+        sa.UniqueConstraint("payment_id", "provider_id", name="uq_repayment_shares_payment"),
+        sa.CheckConstraint("amount_minor >= 0", name="non_negative_amount"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    payment_id: int = Field(foreign_key="payments.id")
+    loan_id: int = Field(foreign_key="loans.id")
+    provider_id: int = Field(foreign_key="providers.id", index=True)
+    amount_minor: int = Field(sa_type=sa.BigInteger)
+
+
 class PoolCannotCover(DomainError):
     code = "INSUFFICIENT_POOL_FUNDS"
 
@@ -144,6 +161,37 @@ def repayment_shares(fundings: list[Funding], amount: Money) -> list[tuple[int, 
     return [(f.provider_id, part) for f, part in zip(ordered, parts, strict=True)]
 
 
+def wallet_shares(fundings: list[Funding], amount: int, received: dict[int, int]) -> list[int]:
+    """Split a repayment of `amount` minor units across the funders, in `fundings` order.
+
+    Each share is its exact proportion rounded down or up (so within one minor unit of it),
+    never negative, and the shares sum exactly to the amount (RULES.md §2). The units left
+    after rounding down go to the funders furthest behind their exact share of everything
+    repaid so far (`received` is what each has had of earlier repayments; ties by provider
+    id), so many small repayments do not keep favouring the same funder.
+    """
+    whole = sum(f.amount_minor for f in fundings)
+    floors = [amount * f.amount_minor // whole for f in fundings]
+    total_after = sum(received.values()) + amount
+    behind = [  # exact entitlement minus what the funder would have, scaled by `whole`
+        total_after * f.amount_minor - whole * (received.get(f.provider_id, 0) + floor)
+        for f, floor in zip(fundings, floors, strict=True)
+    ]
+    order = sorted(range(len(fundings)), key=lambda n: (-behind[n], fundings[n].provider_id))
+    extra = set(order[: amount - sum(floors)])
+    return [floor + (n in extra) for n, floor in enumerate(floors)]
+
+
+def _received(session: Session, loan: Loan) -> dict[int, int]:
+    return dict(
+        session.exec(
+            select(RepaymentShare.provider_id, sa.func.sum(RepaymentShare.amount_minor))
+            .where(RepaymentShare.loan_id == loan.id)
+            .group_by(col(RepaymentShare.provider_id))
+        ).all()
+    )
+
+
 def fundings_page(
     session: Session, provider_id: int, first: int, after: int | None
 ) -> Page[Funding]:
@@ -207,21 +255,31 @@ def _fundings_of(session: Session, loan: Loan) -> list[tuple[Funding, Provider]]
 
 
 def repayment_legs(
-    session: Session, loan: Loan, amount: Money, principal: Money
+    session: Session, loan: Loan, payment_id: int, amount: Money, principal: Money
 ) -> tuple[list[Leg], list[tuple[int, Money]]]:
-    """The ledger legs of a repayment of a provider-funded loan, and each funder's share.
+    """The ledger legs of a repayment of a provider-funded loan, and each funder's share
+    (recorded against the payment).
 
     The money comes into the pool's cash and is owed to the funders' wallets, shared in
-    proportion to what each funded (largest remainder, ties by provider id), so the shares
-    of every payment sum exactly to it. Its principal part lowers the loan's receivable and
-    each funder's lent-out balance. That split is made on the principal repaid so far in
-    all, not payment by payment, so each funder's lent balance reaches exactly zero with
-    the loan's and never dips below it on the way.
+    proportion to what each funded (`wallet_shares`). Its principal part lowers the loan's
+    receivable and each funder's lent-out balance. That split is made on the principal
+    repaid so far in all (largest remainder), not payment by payment, so each funder's lent
+    balance reaches exactly zero with the loan's and never dips below it on the way.
     """
     funders = _fundings_of(session, loan)
     fundings = [f for f, _ in funders]
     providers = {p.id: p for _, p in funders}
-    shares = repayment_shares(fundings, amount)
+    parts = wallet_shares(fundings, amount.to_minor(), _received(session, loan))
+    shares = [
+        (f.provider_id, Money.from_minor(part, amount.currency))
+        for f, part in zip(fundings, parts, strict=True)
+    ]
+    session.add_all(
+        RepaymentShare(
+            payment_id=payment_id, loan_id=loan.id or 0, provider_id=pid, amount_minor=part
+        )
+        for (pid, _), part in zip(shares, parts, strict=True)
+    )
     pool, receivable = account_specs(funders[0][1])["cash"], principal_account(loan)
     wallets = {pid: account_specs(providers[pid])["wallet"] for pid, _ in shares}
     lent = {pid: _lent_spec(providers[pid]) for pid, _ in shares}

@@ -153,7 +153,9 @@ class PaymentExceedsOutstanding(DomainError):
     code = "PAYMENT_EXCEEDS_OUTSTANDING"
 
     def __init__(self, payable: Money) -> None:
-        super().__init__(f"At most {payable} can be paid on this loan today; nothing was paid.")
+        super().__init__(
+            f"At most {payable} can be paid on this loan on that date; nothing was paid."
+        )
         self.payable = payable
 
 
@@ -263,9 +265,10 @@ def _recalculate(
     """Re-plan the installments after a prepayment: same dates, lower installment (§0, §1).
     Returns the installments that remain (none when the prepayment paid everything off)."""
     left = sum(d.principal_minor for d in later) - prepaid
-    if left == 0:
+    if left == 0:  # paid off: the later installments are not owed, and count as paid early
         for due in later:
             session.delete(due)
+        loan.emis_paid_on_time += len(later)
         return []
     fresh = reducing_installments(
         Money.from_minor(left, loan.currency),
@@ -298,7 +301,9 @@ def _check_request(request: PaymentRequest, currency: str) -> Money:
     if not 8 <= len(request.idempotency_key) <= 100:
         problems.append(FieldProblem("idempotencyKey", "8-100 characters"))
     amount = Money(parse_decimal(request.amount), currency)
-    if not amount.is_positive():
+    if amount.amount.adjusted() >= 16:  # before rounding, which such a number would overflow
+        problems.append(FieldProblem("amount", "is too large"))
+    elif not amount.is_positive():
         problems.append(FieldProblem("amount", "must be more than zero"))
     elif amount.rounded() != amount:
         problems.append(FieldProblem("amount", f"at most {amount.quantum} precision ({currency})"))
@@ -355,7 +360,7 @@ def _ledger_legs(
     session: Session, loan: Loan, product: LoanProduct, payment: Payment
 ) -> tuple[list[Leg], list[tuple[int, Money]]]:
     if product.funding_source is FundingSource.PROVIDERS:
-        return repayment_legs(session, loan, payment.amount, payment.principal)
+        return repayment_legs(session, loan, payment.id or 0, payment.amount, payment.principal)
     receivable = principal_account(loan)
     funds = bank_funds_account(loan.currency)
     income = interest_income_account(loan.currency)
@@ -381,8 +386,8 @@ def _apply(
         due.paid_interest_minor += part.interest_minor
         if due.remaining == 0:
             due.paid_on = paid_on
-            if paid_on <= due.due_date:
-                loan.emis_paid_on_time += 1
+            if paid_on <= due.due_date and loan.term_unit == "MONTH":
+                loan.emis_paid_on_time += 1  # the loan-history score counts monthly EMIs
         session.add(due)
         allocations.append(
             PaymentAllocation(
@@ -446,7 +451,8 @@ def make_payment(
     )
     if not _claim(session, payment):  # the key was taken by a request on another loan
         replay = earlier_result(session, Payment, request.idempotency_key, print_)
-        assert replay is not None
+        if replay is None:
+            raise RuntimeError("a payment row was refused for another reason than its key")
         return replay
     allocations, left = _apply(session, loan, plan_, dues, paid_on)
     for allocation in allocations:

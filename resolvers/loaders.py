@@ -55,6 +55,10 @@ class KeyedLoader:
     def prime(self, ids: Iterable[int | None]) -> None:
         self._wanted.update(i for i in ids if i is not None and i not in self._found)
 
+    def known(self, rows: Iterable[Any]) -> None:
+        """Rows the request already holds: loading them again would cost a query each."""
+        self._found.update({row.id: row for row in rows if row.id is not None})
+
     def load(self, key: int) -> Any:
         if key not in self._found:
             self._wanted.add(key)

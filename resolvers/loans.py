@@ -60,6 +60,7 @@ def _scoped(context: RequestContext, wanted: LoanFilter) -> LoanFilter:
 
 
 def _prime_loans(context: RequestContext, loans: list[Loan]) -> None:
+    context.loader(LoanLoader).known(loans)
     context.loader(ScheduleLoader).prime(loan.id for loan in loans)
     context.loader(PaymentsLoader).prime(loan.id for loan in loans)
     context.loader(ProductLoader).prime(loan.product_id for loan in loans)

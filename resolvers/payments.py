@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from domain import payments as domain
 from domain.customers import customer_of_user
-from domain.errors import DomainError
+from domain.errors import DomainError, FieldProblem, InvalidInput
 from domain.loans import Loan
 from domain.origination import by_ids
 from domain.payments import LoanNotFound, Payment, PaymentRequest
@@ -31,6 +31,10 @@ def make_payment(context: RequestContext, request: PaymentRequest) -> Payment | 
                 loan = None  # someone else's loan is no loan to this viewer
         if loan is None:
             raise LoanNotFound()
+        if viewer.role is Role.CUSTOMER and request.paid_on not in (None, context.today()):
+            raise InvalidInput(
+                [FieldProblem("paidOn", "only bank staff record a payment on another day")]
+            )
         return domain.make_payment(session, request, today=context.today(), now=context.now())
 
     return run_use_case(context, use_case)

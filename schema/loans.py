@@ -170,7 +170,8 @@ class LoanNode(relay.Node):
 
     @strawberry.field(
         description="Every installment with what has been paid of it, in order. After a "
-        "prepayment the unpaid ones show the recalculated amounts. Empty for imported loans, "
+        "prepayment the unpaid ones show the recalculated amounts; paying an EMI loan off "
+        "early removes the installments it made unnecessary. Empty for imported loans, "
         "whose schedule stayed in the old system."
     )
     def schedule(self, info: Info) -> list[LoanInstallment]:
@@ -222,11 +223,15 @@ class LoanNode(relay.Node):
     @strawberry.field(
         description="The most that can be paid today, which closes the loan: everything "
         "owed, or for EMI loans the current dues plus the principal left (later interest is "
-        "not charged). Null for loans that take no payments here."
+        "not charged). Null unless the loan is ACTIVE and takes payments here."
     )
     def payoff_amount(self, info: Info) -> Money | None:
         rules = payment_resolvers.rules_of(info.context, self.row)
-        if rules is None or rules.style is RepaymentStyle.REVOLVING:
+        if (
+            rules is None
+            or rules.style is RepaymentStyle.REVOLVING
+            or self.row.status is not domain.LoanStatus.ACTIVE
+        ):
             return None
         minor = payments.payable(rules, self._schedule(info), info.context.today())
         return _money(minor, self.row.currency)

@@ -36,18 +36,20 @@ if TYPE_CHECKING:
     from schema.loans import LoanNode
 
 PAYMENT_RULES = (
-    "One mutation for every product, each by its own rules. Monthly EMI loans: the payment "
-    "pays every installment due by the end of the current period (the first due date on or "
-    "after paidOn), oldest first and interest before principal; anything more prepays "
-    "principal and the later installments are recalculated over the same dates: the term is "
-    "kept and the installment goes down. More than those dues plus the principal left is "
-    "refused. Exact-installment loans (weekly flat): exactly the oldest unpaid installment, "
-    "one per payment. Other loans (e.g. provider-funded): any amount up to what is owed, "
-    "oldest due first, interest before principal; provider-funded repayments are shared to "
-    "the funders' wallets in proportion to their funding, to the cent. paidOn defaults to "
-    "today and may be neither in the future, nor before the loan started, nor before the "
-    "latest payment. Replaying the idempotencyKey returns the first payment; reusing it for "
-    "another request is refused. A refused payment changes nothing."
+    "One mutation for every product, each by its own rules. Monthly EMI loans: the "
+    "payment pays every installment due by the end of the current period (the first due "
+    "date on or after paidOn), oldest first and interest before principal; anything more "
+    "prepays principal and the later installments are recalculated over the same dates: "
+    "the term is kept and the installment goes down; paying off everything closes the "
+    "loan and removes the later installments. More than those dues plus the principal "
+    "left is refused. Exact-installment loans (weekly flat): exactly the oldest unpaid "
+    "installment, one per payment. Other loans (e.g. provider-funded): any amount up to "
+    "what is owed, oldest due first, interest before principal; provider-funded "
+    "repayments are shared to the funders' wallets in proportion to their funding, to the"
+    " cent. paidOn defaults to today; only STAFF may record another day, which may be "
+    "neither in the future, nor before the loan started, nor before the latest payment. "
+    "Replaying the idempotencyKey returns the first payment; reusing it for another "
+    "request is refused. A refused payment changes nothing."
 )
 
 

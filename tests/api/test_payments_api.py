@@ -300,7 +300,8 @@ def test_payments_are_seen_by_their_customer_and_staff_only(
 NESTED = """
 query($n: Int!) { loans(first: $n) { edges { node { number totalPaid { amount }
   payoffAmount { amount } amountDue { amount } outstanding { total { amount } }
-  payments { edges { node { amount { amount } allocations { kind principal { amount } } } } }
+  payments { edges { node { amount { amount } allocations { kind principal { amount } }
+    loan { number } } } }
   statement { ... on LoanStatement { transactions { amountPaid { amount } }
     upcomingDues { amountDue { amount } } } } } } } }
 """

@@ -1,8 +1,10 @@
 """Provider funding, all or nothing (RULES.md §2): worked numbers, concurrency, shares."""
 
+import random
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from decimal import Decimal
+from fractions import Fraction
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -11,7 +13,7 @@ from sqlmodel import Session, func, select
 
 from domain.applications import LoanAsk
 from domain.customers import Customer, Registration, register_customer
-from domain.funding import Funding, repayment_shares
+from domain.funding import Funding, repayment_shares, wallet_shares
 from domain.ledger import verify_ledger
 from domain.loans import Loan, LoanStatus
 from domain.money import Money
@@ -157,3 +159,51 @@ def test_shares_are_non_negative_exact_and_within_a_unit_of_the_proportion(
     for (_, share), minor in zip(shares, funded, strict=True):
         exact = Decimal(repaid) * minor / sum(funded)
         assert share.to_minor() >= 0 and abs(share.to_minor() - exact) < 1
+
+
+@given(
+    st.lists(st.integers(1, 10_000_00), min_size=1, max_size=12),
+    st.integers(1, 20_000_00),
+    st.lists(st.integers(0, 10_000_00), min_size=12, max_size=12),
+)
+def test_wallet_shares_are_exact_non_negative_and_within_a_unit_of_the_proportion(
+    funded: list[int], repaid: int, earlier: list[int]
+) -> None:
+    fundings = [Funding(loan_id=1, provider_id=n + 1, amount_minor=m) for n, m in enumerate(funded)]
+    received = {n + 1: earlier[n] for n in range(len(funded))}
+    parts = wallet_shares(fundings, repaid, received)
+    assert sum(parts) == repaid
+    for part, minor in zip(parts, funded, strict=True):
+        exact = Fraction(repaid * minor, sum(funded))
+        assert part >= 0 and abs(part - exact) < 1
+
+
+def test_many_small_repayments_keep_every_wallet_near_its_exact_share() -> None:
+    """The drift the plain largest remainder has (10.01 split 300/500/200 gives the 500
+    funder every leftover cent) does not build up: over long runs of repayments each
+    funder stays within one minor unit of its exact share of everything repaid."""
+    fundings = [
+        Funding(loan_id=1, provider_id=pid, amount_minor=m)
+        for pid, m in ((1, 300_00), (2, 500_00), (3, 200_00))
+    ]
+    received: dict[int, int] = {}
+    for _ in range(100):
+        for f, part in zip(fundings, wallet_shares(fundings, 1001, received), strict=True):
+            received[f.provider_id] = received.get(f.provider_id, 0) + part
+    assert received == {1: 30030, 2: 50050, 3: 20020}
+    generator = random.Random(2026)
+    for _ in range(300):
+        fundings = [
+            Funding(loan_id=1, provider_id=n + 1, amount_minor=generator.randint(1, 10**6))
+            for n in range(generator.randint(1, 8))
+        ]
+        whole = sum(f.amount_minor for f in fundings)
+        received, total = {}, 0
+        for _ in range(generator.randint(1, 60)):
+            amount = generator.choice([1, 2, 3, 7, generator.randint(1, 10**6)])
+            for f, part in zip(fundings, wallet_shares(fundings, amount, received), strict=True):
+                received[f.provider_id] = received.get(f.provider_id, 0) + part
+            total += amount
+            for f in fundings:
+                exact = Fraction(total * f.amount_minor, whole)
+                assert abs(received[f.provider_id] - exact) < 1

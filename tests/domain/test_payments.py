@@ -298,6 +298,7 @@ def test_paying_off_an_emi_loan_early_waives_the_unearned_interest(session: Sess
     )
     pay(session, loan, str(Money.from_minor(payoff, "INR").amount), "emi-off-001", paid_on=on)
     assert loan.status is LoanStatus.PAID
+    assert loan.emis_paid_on_time == 12  # the one due, and eleven paid early
     assert [d.number for d in schedules_of(session, [loan.id or 0])[loan.id or 0]] == [1]
     assert verify_ledger(session) == []
 
@@ -310,6 +311,8 @@ def test_every_refused_payment_changes_nothing(session: Session) -> None:
         ("0", None, "bad-amt-0001", InvalidInput),
         ("-5", None, "bad-amt-0002", InvalidInput),
         ("1.001", None, "bad-amt-0003", InvalidInput),
+        ("1E+30", None, "bad-amt-0004", InvalidInput),
+        ("999999999999999999999999999.99", None, "bad-amt-0005", InvalidInput),
         ("100", None, "short", InvalidInput),
         ("100", LATER + timedelta(days=1), "bad-date-001", InvalidInput),
         ("100", START - timedelta(days=1), "bad-date-002", InvalidInput),
@@ -558,3 +561,20 @@ def test_an_allocation_pays_exactly_the_amount_oldest_first_interest_before_prin
     if result.prepayment_minor:  # a prepayment only after every due of the period is paid
         assert style is RepaymentStyle.EMI_REDUCING
         assert result.prepayment_minor <= sum(d.remaining_principal for d in result.recalculate)
+
+
+def test_concurrent_payments_on_one_loan_lose_nothing_on_either_backend(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """SQLite has no row locks: the embedded mode begins each transaction with the
+    database's write lock instead, so payments queue just the same."""
+    with session_factory() as session:
+        loan = emi_loan(session)
+        loan_id, before = loan.id or 0, owed(session, loan)
+        session.commit()
+    run_threads(paying(session_factory, loan_id, lambda n: "10", lambda n: f"both-{n:05d}"), 20, 8)
+    with session_factory() as session:
+        loan = session.get(Loan, loan_id)
+        assert loan is not None
+        assert owed(session, loan) == before - Money.of("200", "INR")
+        assert session.exec(select(func.count()).select_from(Payment)).one() == 20
