@@ -132,6 +132,9 @@ class LendgraphGraphQL(GraphQL[RequestContext, None]):
             client_address=request.client.host if request.client else None,
         )
         context.extras["token_problem"] = token_problem
+        if isinstance(request, WebSocket):
+            context.open_session = self.runtime.session_factory
+            context.events = self.runtime.events.subscribe
         return context
 
     async def on_ws_connect(self, context: RequestContext) -> UnsetType | dict[str, object] | None:

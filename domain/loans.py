@@ -66,6 +66,9 @@ class Loan(SQLModel, table=True):
         sa_type=sa.Enum(LoanOrigin, name="loan_origin", native_enum=False, length=16)
     )
     created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
+    # Counts the events raised about this loan: subscribers see 1, 2, 3... and can tell
+    # when they missed one (and refetch).
+    event_sequence: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
     @property
     def tenure_in_months(self) -> int:

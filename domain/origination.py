@@ -23,9 +23,9 @@ from domain.errors import DomainError, FieldProblem, InvalidInput
 from domain.funding import PoolCannotCover, Share, allocate, fund
 from domain.idempotency import earlier_result, fingerprint
 from domain.ledger import credit, debit, open_accounts, post
+from domain.loan_events import LOAN_UPDATED, announce
 from domain.loans import Loan, LoanOrigin, LoanStatus, next_loan_number
 from domain.money import Money
-from domain.outbox import emit_event
 from domain.pagination import Page, page_by_id
 from domain.products import FundingSource, LoanProduct, product_by_code
 from domain.rates import PercentRate
@@ -204,12 +204,13 @@ def _make_loan(
         fund(session, loan, shares)
         loan.status = LoanStatus.ACTIVE  # paid out of the providers' pool
         session.add(loan)
-    emit_event(
+    announce(
         session,
-        "loanUpdated",
-        loanNumber=loan.number,
-        status=loan.status.value,
-        customerId=loan.customer_id,
+        loan,
+        LOAN_UPDATED,
+        at=application.created_at,
+        outstanding=sum((d.total for d in schedule), Money.zero(loan.currency)),
+        provider_ids=[share.provider.id or 0 for share in shares or []],
     )
     return loan
 

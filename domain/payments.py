@@ -41,10 +41,10 @@ from domain.errors import DomainError, FieldProblem, InvalidInput
 from domain.funding import repayment_legs
 from domain.idempotency import earlier_result, fingerprint
 from domain.ledger import Leg, credit, debit, open_accounts, post
+from domain.loan_events import LOAN_UPDATED, PAYMENT_RECEIVED, announce
 from domain.loans import Loan, LoanStatus
 from domain.money import Money, parse_decimal
 from domain.origination import ScheduledDue, schedules_of, still_owed
-from domain.outbox import emit_event
 from domain.products import FundingSource, LoanProduct, PaymentRule, RepaymentStyle
 from domain.schedules import reducing_installments
 from domain.tables import timestamp_column
@@ -462,7 +462,7 @@ def make_payment(
     if not owed.total.is_positive():
         loan.status = LoanStatus.PAID
     legs, shares = _ledger_legs(session, loan, product, payment)
-    _announce(session, loan, payment, owed.total, shares)
+    _announce(session, loan, payment, allocations=allocations, owed=owed.total, shares=shares)
     # Last, so the bank's and the pool's busy accounts stay locked for as short as can be.
     entry = post(
         session,
@@ -478,36 +478,49 @@ def make_payment(
 
 
 def _announce(
-    session: Session, loan: Loan, payment: Payment, owed: Money, shares: list[tuple[int, Money]]
+    session: Session,
+    loan: Loan,
+    payment: Payment,
+    *,
+    allocations: list[PaymentAllocation],
+    owed: Money,
+    shares: list[tuple[int, Money]],
 ) -> None:
     """The events of a payment, through the outbox: paymentReceived, and loanUpdated when
     the payment closed the loan."""
-    session.add(loan)
-    session.flush()
-    emit_event(
+    session.flush()  # the payment's id
+    funders = [pid for pid, _ in shares]
+    announce(
         session,
-        "paymentReceived",
-        loanId=loan.id,
-        loanNumber=loan.number,
-        customerId=loan.customer_id,
+        loan,
+        PAYMENT_RECEIVED,
+        at=payment.created_at,
+        outstanding=owed,
+        provider_ids=funders,
         paymentId=payment.id,
         amount=str(payment.amount.amount),
         principal=str(payment.principal.amount),
         interest=str(payment.interest.amount),
-        currency=loan.currency,
         paidOn=payment.paid_on.isoformat(),
-        outstanding=str(owed.amount),
-        status=loan.status.value,
-        providerShares={str(pid): str(share.amount) for pid, share in shares},
+        allocations=[
+            {
+                "kind": a.kind.value,
+                "installmentNumber": a.installment_number,
+                "dueDate": a.due_date.isoformat() if a.due_date else None,
+                "principal": str(Money.from_minor(a.principal_minor, loan.currency).amount),
+                "interest": str(Money.from_minor(a.interest_minor, loan.currency).amount),
+            }
+            for a in allocations
+        ],
     )
     if loan.status is LoanStatus.PAID:
-        emit_event(
+        announce(
             session,
-            "loanUpdated",
-            loanId=loan.id,
-            loanNumber=loan.number,
-            customerId=loan.customer_id,
-            status=loan.status.value,
+            loan,
+            LOAN_UPDATED,
+            at=payment.created_at,
+            outstanding=owed,
+            provider_ids=funders,
         )
 
 

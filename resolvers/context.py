@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, TypeVar
@@ -43,6 +43,10 @@ class RequestContext:
     session: Session | None = None
     connection_params: dict[str, Any] | None = None
     operation_name: str | None = None  # as the document names it, for metrics and logs
+    # Websockets only: sessions of their own (a subscription outlives any one transaction)
+    # and the event hub's stream of a topic.
+    open_session: Callable[[], Session] | None = None
+    events: Callable[[str], AsyncIterator[dict[str, Any]]] | None = None
     extras: dict[Any, Any] = field(default_factory=dict)
 
     @property

@@ -123,6 +123,7 @@ class LendgraphSchema(strawberry.Schema):
 def build_schema(limits: SchemaLimits, **types: Any) -> strawberry.Schema:
     """The Lendgraph schema; tests may pass `query`/`mutation` to exercise the same guards."""
     from schema.root import Mutation, Query
+    from schema.subscriptions import Subscription
 
     # A fresh extension per request, but the depth and alias rules are built once: the
     # validation cache keys on the rule classes, and new classes per request never hit it.
@@ -144,7 +145,7 @@ def build_schema(limits: SchemaLimits, **types: Any) -> strawberry.Schema:
     return LendgraphSchema(
         query=types.get("query", Query),
         mutation=types.get("mutation", Mutation),
-        subscription=types.get("subscription"),
+        subscription=types.get("subscription", Subscription),
         types=[Money],
         extensions=extensions,
         config=StrawberryConfig(

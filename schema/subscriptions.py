@@ -1,0 +1,178 @@
+"""Real-time loan events over graphql-transport-ws: paymentReceived and loanUpdated."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import AsyncGenerator
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+import anyio
+import strawberry
+from graphql import GraphQLError
+from strawberry import relay
+
+from domain.money import Money as DomainMoney
+from domain.tables import utcnow
+from resolvers import subscriptions as resolvers
+from schema.info import Info
+from schema.loans import LoanStatus
+from schema.payments import AllocationKind, loan_row_id
+from schema.scalars import Money
+
+SEEN_MESSAGES = 512  # a message relayed twice (after a crash) is delivered once
+
+
+def _money(text: str | None, currency: str) -> Money | None:
+    if text is None:
+        return None
+    return Money.from_domain(DomainMoney(Decimal(text), currency))
+
+
+@strawberry.type(description="One part of a payment, as the event reports it.")
+class EventAllocation:
+    kind: AllocationKind = strawberry.field(description="An installment or a prepayment.")
+    installment_number: int | None = strawberry.field(description="The installment paid.")
+    due_date: date | None = strawberry.field(description="Its due date.")
+    principal: Money = strawberry.field(description="Principal paid.")
+    interest: Money = strawberry.field(description="Interest paid.")
+
+
+@strawberry.interface(description="Something that happened to a loan.")
+class LoanEvent:
+    event_id: str = strawberry.field(
+        description="Unique per event (the same event is never delivered twice)."
+    )
+    sequence: int = strawberry.field(
+        description="The loan's own event counter: 1, 2, 3... A number skipped means an "
+        "event was missed; refetch the loan."
+    )
+    loan_id: relay.GlobalID = strawberry.field(description="The loan's global id.")
+    loan_number: int = strawberry.field(description="The loan number people quote.")
+    status: LoanStatus = strawberry.field(description="The loan's status after the event.")
+    outstanding: Money | None = strawberry.field(
+        description="Principal and interest still owed after it; null for providers."
+    )
+    occurred_at: datetime = strawberry.field(description="When it happened.")
+
+
+def _common(payload: dict[str, Any], audience: resolvers.Audience) -> dict[str, Any]:
+    currency = payload["currency"]
+    hidden = audience.amounts_and_dates_only
+    return {
+        "event_id": str(payload["messageId"]),
+        "sequence": int(payload["sequence"]),
+        "loan_id": relay.GlobalID("Loan", str(payload["loanId"])),
+        "loan_number": int(payload["loanNumber"]),
+        "status": LoanStatus(payload["status"]),
+        "outstanding": None if hidden else _money(payload.get("outstanding"), currency),
+        "occurred_at": datetime.fromisoformat(payload["occurredAt"]),
+    }
+
+
+@strawberry.type(
+    description="A payment was booked on a loan. Providers get amounts and dates only."
+)
+class PaymentReceivedEvent(LoanEvent):
+    payment_id: relay.GlobalID | None = strawberry.field(
+        description="The payment's global id; null for providers."
+    )
+    amount: Money = strawberry.field(description="Amount paid.")
+    paid_on: date = strawberry.field(description="The day it was paid.")
+    principal: Money | None = strawberry.field(description="Of which principal.")
+    interest: Money | None = strawberry.field(description="Of which interest.")
+    allocations: list[EventAllocation] | None = strawberry.field(
+        description="Where it went, in order; null for providers."
+    )
+
+    @classmethod
+    def from_payload(
+        cls, payload: dict[str, Any], audience: resolvers.Audience
+    ) -> PaymentReceivedEvent:
+        currency, hidden = payload["currency"], audience.amounts_and_dates_only
+        amount = _money(payload["amount"], currency)
+        assert amount is not None
+        return cls(
+            **_common(payload, audience),
+            payment_id=None if hidden else relay.GlobalID("Payment", str(payload["paymentId"])),
+            amount=amount,
+            paid_on=date.fromisoformat(payload["paidOn"]),
+            principal=None if hidden else _money(payload["principal"], currency),
+            interest=None if hidden else _money(payload["interest"], currency),
+            allocations=None
+            if hidden
+            else [
+                EventAllocation(
+                    kind=AllocationKind(a["kind"]),
+                    installment_number=a["installmentNumber"],
+                    due_date=date.fromisoformat(a["dueDate"]) if a["dueDate"] else None,
+                    principal=Money.from_domain(DomainMoney(Decimal(a["principal"]), currency)),
+                    interest=Money.from_domain(DomainMoney(Decimal(a["interest"]), currency)),
+                )
+                for a in payload.get("allocations", [])
+            ],
+        )
+
+
+@strawberry.type(description="A loan's status changed (made, paid out, closed...).")
+class LoanUpdatedEvent(LoanEvent):
+    @classmethod
+    def from_payload(
+        cls, payload: dict[str, Any], audience: resolvers.Audience
+    ) -> LoanUpdatedEvent:
+        return cls(**_common(payload, audience))
+
+
+LoanArg = Annotated[
+    relay.GlobalID | None,
+    strawberry.argument(description="Only this loan; without it, every loan the viewer sees."),
+]
+
+
+async def _events(
+    info: Info, topic: str, loan: relay.GlobalID | None
+) -> AsyncGenerator[tuple[dict[str, Any], resolvers.Audience], None]:
+    """The topic's events this viewer may receive, each checked as it arrives."""
+    context = info.context
+    audience = await anyio.to_thread.run_sync(
+        resolvers.audience, context, loan_row_id(loan), loan is not None
+    )
+    if not isinstance(audience, resolvers.Audience):
+        raise GraphQLError(audience.message, extensions={"code": audience.code})
+    if context.events is None:
+        raise RuntimeError("subscriptions need the event hub in the request context")
+    viewer = context.viewer
+    seen: deque[str] = deque(maxlen=SEEN_MESSAGES)
+    async for payload in context.events(topic):
+        if viewer is None or viewer.token_expires_at <= utcnow():
+            raise GraphQLError("The access token expired.", extensions={"code": "UNAUTHENTICATED"})
+        message = str(payload.get("messageId"))
+        if message in seen or not audience.admits(payload):
+            continue
+        seen.append(message)
+        yield payload, audience
+
+
+@strawberry.type(description="Live updates, over graphql-transport-ws at /graphql.")
+class Subscription:
+    @strawberry.subscription(
+        description="Payments as they are booked, from any API process or worker: a "
+        "customer's own loans, a provider's funded loans (amounts and dates only), or any "
+        "loan for STAFF. Asking for a loan you may not see is an error."
+    )
+    async def payment_received(
+        self, info: Info, loan_id: LoanArg = None
+    ) -> AsyncGenerator[PaymentReceivedEvent, None]:
+        async for payload, audience in _events(info, "paymentReceived", loan_id):
+            yield PaymentReceivedEvent.from_payload(payload, audience)
+
+    @strawberry.subscription(
+        description="Loan status changes as they happen, with the same audience rules "
+        "as paymentReceived."
+    )
+    async def loan_updated(
+        self, info: Info, loan_id: LoanArg = None
+    ) -> AsyncGenerator[LoanUpdatedEvent, None]:
+        async for payload, audience in _events(info, "loanUpdated", loan_id):
+            yield LoanUpdatedEvent.from_payload(payload, audience)
