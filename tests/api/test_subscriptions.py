@@ -33,11 +33,18 @@ UPDATES = "subscription($loan: ID) { loanUpdated(loanId: $loan) { sequence statu
 
 @contextlib.contextmanager
 def open_subscription(
-    server: LiveServer, token: str, query: str, variables: dict[str, Any] | None = None
+    server: LiveServer,
+    token: str,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    max_queue: int = 16,
 ) -> Iterator[ClientConnection]:
-    """A signed-in connection with one subscription started."""
+    """A signed-in connection with one subscription started. The client stops reading
+    from the socket once `max_queue` messages wait unread."""
     url = server.url.replace("http://", "ws://") + "/graphql"
-    with connect(url, subprotocols=["graphql-transport-ws"], open_timeout=5) as ws:
+    with connect(
+        url, subprotocols=["graphql-transport-ws"], open_timeout=5, max_queue=max_queue
+    ) as ws:
         init = {"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}
         ws.send(json.dumps(init))
         assert json.loads(ws.recv(timeout=5))["type"] == "connection_ack"
