@@ -63,8 +63,35 @@ def _only_signs_in(request_data: GraphQLRequestData) -> bool:
     return bool(fields) and fields <= SIGN_IN_FIELDS
 
 
+STOCK_FETCHER = """      const fetcher = GraphiQL.createFetcher({
+        url: fetchURL,
+        headers: defaultHeaders,
+        subscriptionUrl,
+      });"""
+SIGNED_IN_FETCHER = """      const httpFetcher = GraphiQL.createFetcher({ url: fetchURL, headers: defaultHeaders });
+      // Lendgraph: a subscription signs in with connection_init, so the Authorization
+      // header typed in the headers pane becomes the websocket's connection params.
+      const fetcher = (params, options) => {
+        const text = (params.query || "").replace(/#.*$/gm, "");
+        if (!/(^|[}\\s])subscription\\b/.test(text)) return httpFetcher(params, options);
+        const headers = (options && options.headers) || {};
+        const authorization = headers.Authorization || headers.authorization || "";
+        return GraphiQL.createFetcher({
+          url: fetchURL, subscriptionUrl, wsConnectionParams: { authorization },
+        })(params, options);
+      };"""
+
+
 class LendgraphGraphQL(GraphQL[RequestContext, None]):
     graphql_transport_ws_handler_class = SubscriptionsOnlyHandler
+
+    @property
+    def graphql_ide_html(self) -> str:
+        """Strawberry's GraphiQL, with subscriptions signed in from the headers pane."""
+        page = super().graphql_ide_html
+        if STOCK_FETCHER not in page:  # a Strawberry upgrade changed the page: fix this here
+            raise RuntimeError("GraphiQL page layout changed; update SIGNED_IN_FETCHER")
+        return page.replace(STOCK_FETCHER, SIGNED_IN_FETCHER)
 
     def __init__(self, schema: BaseSchema, runtime: Runtime) -> None:
         settings = runtime.settings

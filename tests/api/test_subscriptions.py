@@ -21,6 +21,7 @@ from domain.users import Role
 from tests.api.test_loans import apply
 from tests.api.test_payments_api import customer, pay
 from tests.live_server import GraphQLClient, LiveServer
+from tests.services import IN_CI
 
 PAYMENTS = """
 subscription($loan: ID) { paymentReceived(loanId: $loan) {
@@ -168,6 +169,43 @@ def test_a_stale_token_cannot_subscribe(server: LiveServer, asha: str) -> None:
                 }
             )
         )
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+
+
+def test_graphiql_signs_subscriptions_in_with_the_authorization_header(
+    server: LiveServer, tmp_path: Any
+) -> None:
+    import re
+    import shutil
+    import subprocess
+
+    import httpx
+
+    page = httpx.get(f"{server.url}/graphql", headers={"accept": "text/html"}).text
+    assert "wsConnectionParams: { authorization }" in page
+    script = re.findall(r"<script>(.*?)</script>", page, flags=re.S)[-1]
+    if shutil.which("node") is None:
+        (pytest.fail if IN_CI else pytest.skip)("node is needed to check the page's script")
+    (tmp_path / "page.js").write_text(script)
+    checked = subprocess.run(
+        ["node", "--check", str(tmp_path / "page.js")], capture_output=True, check=False
+    )
+    assert checked.returncode == 0, checked.stderr.decode()
+
+
+def test_an_expired_token_cannot_open_a_subscription(
+    client: GraphQLClient, server: LiveServer, asha: str
+) -> None:
+    policy = server.runtime.settings.sign_in_policy().access
+    expired, _ = issue_access_token(
+        replace(policy, ttl=timedelta(seconds=-60)), 1, Role.CUSTOMER, utcnow()
+    )
+    url = server.url.replace("http://", "ws://") + "/graphql"
+    with connect(url, subprotocols=["graphql-transport-ws"], open_timeout=5) as ws:
+        init = {"type": "connection_init", "payload": {"authorization": f"Bearer {expired}"}}
+        ws.send(json.dumps(init))
         with pytest.raises(ConnectionClosed) as closed:
             ws.recv(timeout=5)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
