@@ -63,6 +63,7 @@ def _only_signs_in(request_data: GraphQLRequestData) -> bool:
     return bool(fields) and fields <= SIGN_IN_FIELDS
 
 
+CDN = "https://unpkg.com"  # where Strawberry's page loads GraphiQL and React from
 STOCK_FETCHER = """      const fetcher = GraphiQL.createFetcher({
         url: fetchURL,
         headers: defaultHeaders,
@@ -91,7 +92,8 @@ class LendgraphGraphQL(GraphQL[RequestContext, None]):
         page = super().graphql_ide_html
         if STOCK_FETCHER not in page:  # a Strawberry upgrade changed the page: fix this here
             raise RuntimeError("GraphiQL page layout changed; update SIGNED_IN_FETCHER")
-        return page.replace(STOCK_FETCHER, SIGNED_IN_FETCHER)
+        assets = self.runtime.settings.graphiql_assets_url.rstrip("/")
+        return page.replace(STOCK_FETCHER, SIGNED_IN_FETCHER).replace(CDN, assets)
 
     def __init__(self, schema: BaseSchema, runtime: Runtime) -> None:
         settings = runtime.settings

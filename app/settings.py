@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     seed_dir: Path | None = Field(None, alias="LENDGRAPH_SEED_DIR")
     seed_on_start: bool = Field(True, alias="SEED_ON_START")
     actor_modules: list[str] = Field(default_factory=list, alias="ACTOR_MODULES")
+    graphiql_assets_url: str = Field("https://unpkg.com", alias="GRAPHIQL_ASSETS_URL")
     log_level: str = Field("INFO", alias="LOG_LEVEL")
     log_json: bool = Field(True, alias="LOG_JSON")
     metrics_port: int | None = Field(None, alias="METRICS_PORT")

@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import shutil
 import subprocess
 import threading
 import time
@@ -29,29 +28,8 @@ from tests.live_server import free_port
 from tests.services import REDIS_URL, RUN_ID, require
 from tests.workers.test_processes import ROOT, _spawn, _wait_until
 
-HERE = Path(__file__).resolve().parent
 PAYMENTS = "subscription { paymentReceived { sequence loanNumber amount { amount } occurredAt } }"
 UPDATES = "subscription { loanUpdated { sequence loanNumber status occurredAt } }"
-
-
-@pytest.fixture(scope="session")
-def node_client(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The npm packages, installed into a temporary folder for this run."""
-    if shutil.which("node") is None or shutil.which("npm") is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("Node.js and npm are needed for the graphql-ws client test")
-        pytest.skip("Node.js and npm are not installed")
-    folder = tmp_path_factory.mktemp("graphql-ws")
-    for name in ("package.json", "subscriber.mjs"):
-        shutil.copy(HERE / name, folder / name)
-    subprocess.run(
-        ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"],
-        cwd=folder,
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    return folder / "subscriber.mjs"
 
 
 @pytest.fixture
