@@ -69,7 +69,9 @@ STOCK_FETCHER = """      const fetcher = GraphiQL.createFetcher({
         headers: defaultHeaders,
         subscriptionUrl,
       });"""
-SIGNED_IN_FETCHER = """      const httpFetcher = GraphiQL.createFetcher({ url: fetchURL, headers: defaultHeaders });
+SIGNED_IN_FETCHER = """      const httpFetcher = GraphiQL.createFetcher({
+        url: fetchURL, headers: defaultHeaders,
+      });
       // Lendgraph: a subscription signs in with connection_init, so the Authorization
       // header typed in the headers pane becomes the websocket's connection params.
       const fetcher = (params, options) => {
