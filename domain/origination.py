@@ -26,6 +26,7 @@ from domain.ledger import credit, debit, open_accounts, post
 from domain.loan_events import LOAN_UPDATED, announce
 from domain.loans import Loan, LoanOrigin, LoanStatus, next_loan_number
 from domain.money import Money
+from domain.notifications import NotificationKind, notify
 from domain.pagination import Page, page_by_id
 from domain.products import FundingSource, LoanProduct, product_by_code
 from domain.rates import PercentRate
@@ -291,7 +292,35 @@ def apply_for_loan(
         raise
     if decision.outcome is Outcome.APPROVED:
         _book_approval(session, product, application, decision)
+    if application.status is not ApplicationStatus.PENDING:
+        _tell_decision(session, customer, product, application, now)
     return application
+
+
+def _tell_decision(
+    session: Session,
+    customer: Customer,
+    product: LoanProduct,
+    application: LoanApplication,
+    now: datetime,
+) -> None:
+    approved = application.status is ApplicationStatus.APPROVED
+    loan = session.get(Loan, application.loan_id) if application.loan_id else None
+    if approved and loan is not None:
+        body = f"{product.name}: {application.amount} approved as loan {loan.number}."
+    else:
+        reasons = "; ".join(r["message"] for r in application.reasons) or "no reason recorded"
+        body = f"{product.name}: {application.amount} was not approved ({reasons})."[:500]
+    notify(
+        session,
+        user_id=customer.user_id,
+        kind=NotificationKind.LOAN_DECIDED,
+        about=f"application:{application.id}",
+        title="Loan approved" if approved else "Loan application not approved",
+        body=body,
+        loan_id=application.loan_id,
+        now=now,
+    )
 
 
 @dataclass(frozen=True)

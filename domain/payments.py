@@ -37,6 +37,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, func, select
 
 from domain.accounts import bank_funds_account, interest_income_account, principal_account
+from domain.customers import Customer
 from domain.errors import DomainError, FieldProblem, InvalidInput
 from domain.funding import repayment_legs
 from domain.idempotency import earlier_result, fingerprint
@@ -44,6 +45,7 @@ from domain.ledger import Leg, credit, debit, open_accounts, post
 from domain.loan_events import LOAN_UPDATED, PAYMENT_RECEIVED, announce
 from domain.loans import Loan, LoanStatus
 from domain.money import Money, parse_decimal
+from domain.notifications import NotificationKind, notify
 from domain.origination import ScheduledDue, schedules_of, still_owed
 from domain.products import FundingSource, LoanProduct, PaymentRule, RepaymentStyle
 from domain.schedules import reducing_installments
@@ -512,6 +514,20 @@ def _announce(
             }
             for a in allocations
         ],
+    )
+    customer = session.get(Customer, loan.customer_id)
+    closed = loan.status is LoanStatus.PAID
+    notify(
+        session,
+        user_id=customer.user_id if customer is not None else None,
+        kind=NotificationKind.PAYMENT_RECEIVED,
+        about=f"payment:{payment.id}",
+        title="Loan paid off" if closed else "Payment received",
+        body=f"We received {payment.amount} for loan {loan.number} on "
+        f"{payment.paid_on.isoformat()}; "
+        + ("nothing more is owed." if closed else f"{owed} is still owed."),
+        loan_id=loan.id,
+        now=payment.created_at,
     )
     if loan.status is LoanStatus.PAID:
         announce(

@@ -16,6 +16,7 @@ from schema.eligibility import EligibilityQueries
 from schema.imports import ImportQueries
 from schema.info import Info
 from schema.loans import LoanMutations, LoanQueries
+from schema.notifications import NotificationMutations
 from schema.pagination import AfterCursor, Connection, PageSize, decode_cursor
 from schema.payments import PaymentMutations, PaymentQueries
 from schema.permissions import IsStaff
@@ -73,5 +74,6 @@ class Mutation(
     LoanMutations,
     PaymentMutations,
     ProviderMutations,
+    NotificationMutations,
 ):
     pass

@@ -6,7 +6,7 @@ from collections import deque
 from collections.abc import AsyncGenerator
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import anyio
 import strawberry
@@ -14,12 +14,16 @@ from graphql import GraphQLError
 from strawberry import relay
 
 from domain.money import Money as DomainMoney
+from domain.notifications import NOTIFICATION_RECEIVED
 from domain.tables import utcnow
 from resolvers import subscriptions as resolvers
 from schema.info import Info
 from schema.loans import LoanStatus
 from schema.payments import AllocationKind, loan_row_id
 from schema.scalars import Money
+
+if TYPE_CHECKING:
+    from schema.notifications import Notification
 
 SEEN_MESSAGES = 512  # a message relayed twice (after a crash) is delivered once
 
@@ -154,6 +158,22 @@ async def _events(
         yield payload, audience
 
 
+async def _own_events(info: Info, topic: str) -> AsyncGenerator[dict[str, Any], None]:
+    """The topic's events addressed to the signed-in user, once each."""
+    context, viewer = info.context, info.context.viewer
+    if viewer is None or context.events is None:
+        raise GraphQLError("Sign in to subscribe.", extensions={"code": "NOT_AUTHENTICATED"})
+    seen: deque[str] = deque(maxlen=SEEN_MESSAGES)
+    async for payload in context.events(topic):
+        if viewer.token_expires_at <= utcnow():
+            raise GraphQLError("The access token expired.", extensions={"code": "UNAUTHENTICATED"})
+        message = str(payload.get("messageId"))
+        if payload.get("userId") != viewer.user_id or message in seen:
+            continue
+        seen.append(message)
+        yield payload
+
+
 @strawberry.type(description="Live updates, over graphql-transport-ws at /graphql.")
 class Subscription:
     @strawberry.subscription(
@@ -176,3 +196,15 @@ class Subscription:
     ) -> AsyncGenerator[LoanUpdatedEvent, None]:
         async for payload, audience in _events(info, "loanUpdated", loan_id):
             yield LoanUpdatedEvent.from_payload(payload, audience)
+
+    @strawberry.subscription(
+        description="Your own notifications as they are raised (the same ones "
+        "`me { notifications }` lists)."
+    )
+    async def notification_received(
+        self, info: Info
+    ) -> AsyncGenerator[Annotated[Notification, strawberry.lazy("schema.notifications")], None]:
+        from schema.notifications import Notification as NotificationType
+
+        async for payload in _own_events(info, NOTIFICATION_RECEIVED):
+            yield NotificationType.from_event(payload)

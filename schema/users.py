@@ -13,10 +13,11 @@ from strawberry import relay
 from domain import users as domain
 from resolvers import users as resolvers
 from schema.info import Info
-from schema.pagination import visible_nodes
+from schema.pagination import AfterCursor, Connection, PageSize, decode_cursor, visible_nodes
 
 if TYPE_CHECKING:
     from schema.customers import CustomerNode
+    from schema.notifications import Notification
     from schema.providers import Provider
 
 
@@ -90,6 +91,24 @@ class Viewer:
 
         row = my_customer(info.context)
         return CustomerNode.from_model(row) if row is not None else None
+
+    @strawberry.field(description="Your notifications, oldest first.")
+    def notifications(
+        self,
+        info: Info,
+        first: PageSize = 20,
+        after: AfterCursor = None,
+        unread_only: Annotated[
+            bool, strawberry.argument(description="Only those not yet marked read.")
+        ] = False,
+    ) -> Connection[Annotated[Notification, strawberry.lazy("schema.notifications")]]:
+        from resolvers.notifications import my_notifications
+        from schema.notifications import Notification as NotificationType
+
+        page = my_notifications(info.context, first, decode_cursor(after), unread_only)
+        return Connection[NotificationType].from_page(
+            page, NotificationType.from_model, lambda row: row.id
+        )
 
 
 def to_node(user: Any) -> UserNode:

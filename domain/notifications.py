@@ -1,0 +1,108 @@
+"""Notifications: messages stored per user, each announced to that user's subscribers.
+
+Every notification has a dedupe key (kind, loan and what it is about), so raising the same
+one twice — a retried job, a replayed request — stores and announces it once. Today a
+borrower is told when an application is decided and when a payment is booked; reminders,
+missed payments, delinquency and bills come with the daily close.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, Session, SQLModel, col, select, update
+
+from domain.outbox import emit_event
+from domain.pagination import Page, page_by_id
+from domain.tables import timestamp_column
+from domain.upsert import insert_ignoring_conflicts
+
+NOTIFICATION_RECEIVED = "notificationReceived"
+
+
+class NotificationKind(enum.StrEnum):
+    LOAN_DECIDED = "LOAN_DECIDED"
+    PAYMENT_RECEIVED = "PAYMENT_RECEIVED"
+
+
+class Notification(SQLModel, table=True):
+    __tablename__ = "notifications"
+    __table_args__ = (sa.Index("ix_notifications_user_unread", "user_id", "read_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id")
+    kind: NotificationKind = Field(
+        sa_type=sa.Enum(NotificationKind, name="notification_kind", native_enum=False, length=32)
+    )
+    title: str = Field(max_length=120)
+    body: str = Field(max_length=500)
+    loan_id: int | None = Field(default=None, foreign_key="loans.id")
+    dedupe_key: str = Field(max_length=160, sa_column_kwargs={"unique": True, "nullable": False})
+    created_at: datetime = Field(sa_column=timestamp_column())
+    read_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+
+
+def notify(
+    session: Session,
+    *,
+    user_id: int | None,
+    kind: NotificationKind,
+    about: str,
+    title: str,
+    body: str,
+    loan_id: int | None,
+    now: datetime,
+) -> None:
+    """Store the notification once per (kind, `about`) and announce it to the user's
+    subscribers through the outbox. Customers without a sign-in get none."""
+    if user_id is None:
+        return
+    key = f"{kind.value}:{about}"
+    row = {
+        "user_id": user_id,
+        "kind": kind,
+        "title": title,
+        "body": body,
+        "loan_id": loan_id,
+        "dedupe_key": key,
+        "created_at": now,
+        "read_at": None,
+    }
+    if not insert_ignoring_conflicts(session, Notification, [row]):
+        return  # raised before
+    stored = session.exec(select(Notification).where(Notification.dedupe_key == key)).one()
+    emit_event(
+        session,
+        NOTIFICATION_RECEIVED,
+        userId=user_id,
+        notificationId=stored.id,
+        kind=kind.value,
+        title=title,
+        body=body,
+        loanId=loan_id,
+        createdAt=now.isoformat(),
+    )
+
+
+def notifications_page(
+    session: Session, user_id: int, first: int, after: int | None, unread_only: bool
+) -> Page[Notification]:
+    statement = select(Notification).where(Notification.user_id == user_id)
+    if unread_only:
+        statement = statement.where(col(Notification.read_at).is_(None))
+    return page_by_id(session, statement, Notification.id, first, after)
+
+
+def mark_read(session: Session, user_id: int, ids: list[int] | None, now: datetime) -> int:
+    """Mark the user's notifications read (these, or all of them); how many changed."""
+    statement = (
+        update(Notification)
+        .where(col(Notification.user_id) == user_id, col(Notification.read_at).is_(None))
+        .values(read_at=now)
+    )
+    if ids is not None:
+        statement = statement.where(col(Notification.id).in_(ids))
+    result = session.exec(statement)
+    return int(result.rowcount or 0)
