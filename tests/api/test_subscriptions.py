@@ -209,3 +209,16 @@ def test_an_expired_token_cannot_open_a_subscription(
         with pytest.raises(ConnectionClosed) as closed:
             ws.recv(timeout=5)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+
+
+def test_one_connection_holds_at_most_the_configured_number_of_subscriptions(
+    client: GraphQLClient, server: LiveServer, asha: str
+) -> None:
+    limit = server.runtime.settings.max_subscriptions_per_connection
+    with open_subscription(server, asha, UPDATES) as ws:
+        for n in range(2, limit + 2):
+            start = {"query": UPDATES, "variables": {}}
+            ws.send(json.dumps({"id": str(n), "type": "subscribe", "payload": start}))
+        refused = next_message(ws)
+        assert refused["id"] == str(limit + 1) and refused["type"] == "error"
+        assert refused["payload"][0]["message"] == "Subscription limit reached"
