@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import suppress
 from typing import Any
 
@@ -18,18 +18,20 @@ import redis
 import redis.asyncio as aioredis
 import structlog
 
+from resolvers.context import SubscriberTooSlow
+
 log = structlog.get_logger(__name__)
 
 _OVERFLOW = object()
 
 
-class SubscriberTooSlow(Exception):
-    """The subscriber did not keep up and was disconnected."""
+Wanted = Callable[[dict[str, Any]], bool]
 
 
 class _Subscription:
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, wanted: Wanted | None) -> None:
         self.queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=size)
+        self.wanted = wanted
 
     def offer(self, payload: dict[str, Any]) -> bool:
         try:
@@ -55,6 +57,8 @@ class LocalFanout:
 
     def deliver(self, topic: str, payload: dict[str, Any]) -> None:
         for subscription in list(self._subscriptions.get(topic, ())):
+            if subscription.wanted is not None and not subscription.wanted(payload):
+                continue  # other people's events never take room in this queue
             if not subscription.offer(payload):
                 self._forget(topic, subscription)
                 log.warning("subscriber_too_slow", topic=topic)
@@ -74,8 +78,11 @@ class LocalFanout:
     def subscriber_count(self, topic: str) -> int:
         return len(self._subscriptions.get(topic, ()))
 
-    async def subscribe(self, topic: str) -> AsyncIterator[dict[str, Any]]:
-        subscription = _Subscription(self._queue_size)
+    async def subscribe(
+        self, topic: str, wanted: Wanted | None = None
+    ) -> AsyncIterator[dict[str, Any]]:
+        """The topic's events (only those `wanted` accepts, when given), in order."""
+        subscription = _Subscription(self._queue_size, wanted)
         self._subscriptions[topic].add(subscription)
         try:
             while True:

@@ -7,6 +7,7 @@ import asyncio
 from contextlib import suppress
 from typing import Any
 
+import anyio
 import structlog
 from graphql import GraphQLError, GraphQLSyntaxError, OperationType, parse
 from graphql.utilities import get_operation_ast
@@ -35,47 +36,67 @@ def _is_subscription(query: str, operation_name: str | None) -> bool | None:
 
 
 TOKEN_EXPIRED = 4401  # graphql-transport-ws: unauthorized
+SIGNED_OUT = 4403
 TOO_SLOW = 4408
 SEND_TIMEOUT_SECONDS = 10.0
+RECHECK_SECONDS = 30.0  # how soon a sign-out or a disabled account ends a connection
 
 
 class SubscriptionsOnlyHandler(BaseGraphQLTransportWSHandler[Any, None]):
-    """Subscriptions only; the connection ends when its access token expires, and a client
-    that stops reading is cut off instead of letting messages pile up for it."""
+    """Subscriptions only. The connection ends when its access token expires or its user
+    signs out (checked every RECHECK_SECONDS), and a client that stops reading is cut off
+    instead of letting messages pile up for it."""
 
-    expiry: asyncio.Task[None] | None = None
+    watcher: asyncio.Task[None] | None = None
+    closing: asyncio.Task[None] | None = None
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         await super().handle_connection_init(message)
         viewer = getattr(self.context, "viewer", None)
-        if self.connection_acknowledged and viewer is not None:
-            self.expiry = asyncio.create_task(self._close_at(viewer.token_expires_at))
+        if self.connection_acknowledged and viewer is not None and self.watcher is None:
+            self.watcher = asyncio.create_task(self._watch(viewer))
 
-    async def _close_at(self, expires_at: Any) -> None:
-        await asyncio.sleep(max(0.0, (expires_at - utcnow()).total_seconds()))
-        log.info("websocket_token_expired")
-        await self._close(TOKEN_EXPIRED, "The access token expired; reconnect with a new one.")
+    async def _watch(self, viewer: Any) -> None:
+        while True:
+            left = (viewer.token_expires_at - utcnow()).total_seconds()
+            if left <= 0:
+                log.info("websocket_token_expired")
+                self._close_once(TOKEN_EXPIRED, "The access token expired; reconnect.")
+                return
+            await asyncio.sleep(min(left, RECHECK_SECONDS))
+            view: Any = self.view
+            active = await anyio.to_thread.run_sync(view._is_active, viewer, limiter=view.limiter)
+            if not active:
+                log.info("websocket_signed_out")
+                self._close_once(SIGNED_OUT, "Signed out.")
+                return
+
+    def _close_once(self, code: int, reason: str) -> None:
+        if self.closing is None:
+            self.closing = asyncio.get_running_loop().create_task(self._close(code, reason))
 
     async def _close(self, code: int, reason: str) -> None:
         for operation_id in list(self.operations):
             await self.cleanup_operation(operation_id)
+        # No timeout of our own: the websocket layer drops a peer that never takes the
+        # close frame, and cutting its close short would keep the connection open.
         with suppress(Exception):
-            await asyncio.wait_for(self.websocket.close(code=code, reason=reason), 5)
+            await self.websocket.close(code=code, reason=reason)
 
     async def send_message(self, message: Message) -> None:
         try:
-            await asyncio.wait_for(super().send_message(message), SEND_TIMEOUT_SECONDS)
+            async with asyncio.timeout(SEND_TIMEOUT_SECONDS):
+                await super().send_message(message)
         except TimeoutError:
             log.warning("websocket_client_too_slow")
-            asyncio.get_running_loop().create_task(
-                self._close(TOO_SLOW, "The client stopped reading.")
-            )
+            self._close_once(TOO_SLOW, "The client stopped reading.")
 
     async def shutdown(self) -> None:
-        if self.expiry is not None:
-            self.expiry.cancel()
-            with suppress(asyncio.CancelledError):
-                await self.expiry
+        for task in (self.watcher, self.closing):
+            if task is not None and task is not asyncio.current_task():
+                task.cancel()
+                with suppress(asyncio.CancelledError):
+                    await task
         await super().shutdown()
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:

@@ -7,12 +7,12 @@ transaction as the change it reports (through the outbox, so never for a rolled-
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
+from domain.funding import Funding
 from domain.loans import Loan
 from domain.money import Money
 from domain.outbox import emit_event
@@ -28,10 +28,11 @@ def announce(
     *,
     at: datetime,
     outstanding: Money,
-    provider_ids: Iterable[int] = (),
     **details: Any,
 ) -> None:
-    """Raise `topic` about `loan`; the caller holds the loan (locked, or just made)."""
+    """Raise `topic` about `loan`; the caller holds the loan (locked, or just made). Its
+    funders are looked up here, so no caller can leave them out."""
+    funders = session.exec(select(Funding.provider_id).where(Funding.loan_id == loan.id)).all()
     loan.event_sequence += 1
     session.add(loan)
     emit_event(
@@ -40,7 +41,7 @@ def announce(
         loanId=loan.id,
         loanNumber=loan.number,
         customerId=loan.customer_id,
-        providerIds=sorted(set(provider_ids)),
+        providerIds=sorted(set(funders)),
         sequence=loan.event_sequence,
         status=loan.status.value,
         currency=loan.currency,

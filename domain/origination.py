@@ -211,7 +211,6 @@ def _make_loan(
         LOAN_UPDATED,
         at=application.created_at,
         outstanding=sum((d.total for d in schedule), Money.zero(loan.currency)),
-        provider_ids=[share.provider.id or 0 for share in shares or []],
     )
     return loan
 

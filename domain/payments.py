@@ -358,11 +358,10 @@ def _claim(session: Session, payment: Payment) -> bool:
     return True
 
 
-def _ledger_legs(
-    session: Session, loan: Loan, product: LoanProduct, payment: Payment
-) -> tuple[list[Leg], list[tuple[int, Money]]]:
+def _ledger_legs(session: Session, loan: Loan, product: LoanProduct, payment: Payment) -> list[Leg]:
     if product.funding_source is FundingSource.PROVIDERS:
-        return repayment_legs(session, loan, payment.id or 0, payment.amount, payment.principal)
+        legs, _ = repayment_legs(session, loan, payment.id or 0, payment.amount, payment.principal)
+        return legs
     receivable = principal_account(loan)
     funds = bank_funds_account(loan.currency)
     income = interest_income_account(loan.currency)
@@ -372,7 +371,7 @@ def _ledger_legs(
         legs.append(credit(accounts[receivable.code], payment.principal))
     if payment.interest_minor:
         legs.append(credit(accounts[income.code], payment.interest))
-    return legs, []
+    return legs
 
 
 def _apply(
@@ -463,8 +462,8 @@ def make_payment(
     owed = still_owed(left, loan.currency)
     if not owed.total.is_positive():
         loan.status = LoanStatus.PAID
-    legs, shares = _ledger_legs(session, loan, product, payment)
-    _announce(session, loan, payment, allocations=allocations, owed=owed.total, shares=shares)
+    legs = _ledger_legs(session, loan, product, payment)
+    _announce(session, loan, payment, allocations=allocations, owed=owed.total)
     # Last, so the bank's and the pool's busy accounts stay locked for as short as can be.
     entry = post(
         session,
@@ -486,19 +485,16 @@ def _announce(
     *,
     allocations: list[PaymentAllocation],
     owed: Money,
-    shares: list[tuple[int, Money]],
 ) -> None:
     """The events of a payment, through the outbox: paymentReceived, and loanUpdated when
     the payment closed the loan."""
     session.flush()  # the payment's id
-    funders = [pid for pid, _ in shares]
     announce(
         session,
         loan,
         PAYMENT_RECEIVED,
         at=payment.created_at,
         outstanding=owed,
-        provider_ids=funders,
         paymentId=payment.id,
         amount=str(payment.amount.amount),
         principal=str(payment.principal.amount),
@@ -536,7 +532,6 @@ def _announce(
             LOAN_UPDATED,
             at=payment.created_at,
             outstanding=owed,
-            provider_ids=funders,
         )
 
 

@@ -17,6 +17,10 @@ from domain.users import Role
 L = TypeVar("L")
 
 
+class SubscriberTooSlow(Exception):
+    """An event stream's subscriber did not keep up and was cut off (raised by the hub)."""
+
+
 @dataclass(frozen=True)
 class Viewer:
     """The signed-in user behind a request, as proven by their access token."""
@@ -46,7 +50,9 @@ class RequestContext:
     # Websockets only: sessions of their own (a subscription outlives any one transaction)
     # and the event hub's stream of a topic.
     open_session: Callable[[], Session] | None = None
-    events: Callable[[str], AsyncIterator[dict[str, Any]]] | None = None
+    events: (
+        Callable[[str, Callable[[dict[str, Any]], bool]], AsyncIterator[dict[str, Any]]] | None
+    ) = None
     extras: dict[Any, Any] = field(default_factory=dict)
 
     @property

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import anyio
 import strawberry
+import structlog
 from graphql import GraphQLError
 from strawberry import relay
 
@@ -17,6 +18,7 @@ from domain.money import Money as DomainMoney
 from domain.notifications import NOTIFICATION_RECEIVED
 from domain.tables import utcnow
 from resolvers import subscriptions as resolvers
+from resolvers.context import SubscriberTooSlow
 from schema.info import Info
 from schema.loans import LoanStatus
 from schema.payments import AllocationKind, loan_row_id
@@ -25,6 +27,8 @@ from schema.scalars import Money
 if TYPE_CHECKING:
     from schema.notifications import Notification
 
+T = TypeVar("T")
+log = structlog.get_logger(__name__)
 SEEN_MESSAGES = 512  # a message relayed twice (after a crash) is delivered once
 
 
@@ -49,8 +53,10 @@ class LoanEvent:
         description="Unique per event (the same event is never delivered twice)."
     )
     sequence: int = strawberry.field(
-        description="The loan's own event counter: 1, 2, 3... A number skipped means an "
-        "event was missed; refetch the loan."
+        description="The loan's own event counter, shared by paymentReceived and "
+        "loanUpdated: 1, 2, 3... Subscribe to both to see every number; events may arrive a "
+        "little out of order, so a number still missing once later ones have arrived means "
+        "an event was missed: refetch the loan. Ignore numbers at or below one already seen."
     )
     loan_id: relay.GlobalID = strawberry.field(description="The loan's global id.")
     loan_number: int = strawberry.field(description="The loan number people quote.")
@@ -146,16 +152,33 @@ async def _events(
         raise GraphQLError(audience.message, extensions={"code": audience.code})
     if context.events is None:
         raise RuntimeError("subscriptions need the event hub in the request context")
+    async for payload in _delivered(context, topic, audience.admits):
+        yield payload, audience
+
+
+async def _delivered(
+    context: Any, topic: str, wanted: Callable[[dict[str, Any]], bool]
+) -> AsyncGenerator[dict[str, Any], None]:
+    """Events `wanted` lets through (checked before they are queued), each once, while the
+    viewer's token is valid; a subscriber that falls behind is told so and ended."""
     viewer = context.viewer
     seen: deque[str] = deque(maxlen=SEEN_MESSAGES)
-    async for payload in context.events(topic):
-        if viewer is None or viewer.token_expires_at <= utcnow():
-            raise GraphQLError("The access token expired.", extensions={"code": "UNAUTHENTICATED"})
-        message = str(payload.get("messageId"))
-        if message in seen or not audience.admits(payload):
-            continue
-        seen.append(message)
-        yield payload, audience
+    try:
+        async for payload in context.events(topic, wanted):
+            if viewer is None or viewer.token_expires_at <= utcnow():
+                raise GraphQLError(
+                    "The access token expired.", extensions={"code": "UNAUTHENTICATED"}
+                )
+            message = str(payload.get("messageId"))
+            if message in seen:
+                continue
+            seen.append(message)
+            yield payload
+    except SubscriberTooSlow:
+        raise GraphQLError(
+            "Events arrived faster than this connection read them; subscribe again and refetch.",
+            extensions={"code": "TOO_SLOW"},
+        ) from None
 
 
 async def _own_events(info: Info, topic: str) -> AsyncGenerator[dict[str, Any], None]:
@@ -163,15 +186,18 @@ async def _own_events(info: Info, topic: str) -> AsyncGenerator[dict[str, Any], 
     context, viewer = info.context, info.context.viewer
     if viewer is None or context.events is None:
         raise GraphQLError("Sign in to subscribe.", extensions={"code": "NOT_AUTHENTICATED"})
-    seen: deque[str] = deque(maxlen=SEEN_MESSAGES)
-    async for payload in context.events(topic):
-        if viewer.token_expires_at <= utcnow():
-            raise GraphQLError("The access token expired.", extensions={"code": "UNAUTHENTICATED"})
-        message = str(payload.get("messageId"))
-        if payload.get("userId") != viewer.user_id or message in seen:
-            continue
-        seen.append(message)
+    user_id = viewer.user_id
+    async for payload in _delivered(context, topic, lambda p: p.get("userId") == user_id):
         yield payload
+
+
+def _parsed(build: Callable[..., T], payload: dict[str, Any], audience: Any) -> T | None:
+    """The event type, or None (logged) for a payload in an older or foreign shape."""
+    try:
+        return build(payload, audience)
+    except (KeyError, TypeError, ValueError):
+        log.warning("event_payload_skipped", message_id=payload.get("messageId"))
+        return None
 
 
 @strawberry.type(description="Live updates, over graphql-transport-ws at /graphql.")
@@ -185,7 +211,9 @@ class Subscription:
         self, info: Info, loan_id: LoanArg = None
     ) -> AsyncGenerator[PaymentReceivedEvent, None]:
         async for payload, audience in _events(info, "paymentReceived", loan_id):
-            yield PaymentReceivedEvent.from_payload(payload, audience)
+            event = _parsed(PaymentReceivedEvent.from_payload, payload, audience)
+            if event is not None:
+                yield event
 
     @strawberry.subscription(
         description="Loan status changes as they happen, with the same audience rules "
@@ -195,7 +223,9 @@ class Subscription:
         self, info: Info, loan_id: LoanArg = None
     ) -> AsyncGenerator[LoanUpdatedEvent, None]:
         async for payload, audience in _events(info, "loanUpdated", loan_id):
-            yield LoanUpdatedEvent.from_payload(payload, audience)
+            event = _parsed(LoanUpdatedEvent.from_payload, payload, audience)
+            if event is not None:
+                yield event
 
     @strawberry.subscription(
         description="Your own notifications as they are raised (the same ones "

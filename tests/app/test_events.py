@@ -25,8 +25,8 @@ async def _next(stream: AsyncIterator[dict[str, Any]]) -> dict[str, Any]:
     return await asyncio.wait_for(anext(stream), timeout=5)
 
 
-async def _subscribed(hub: Any, topic: str) -> AsyncIterator[dict[str, Any]]:
-    stream = hub.subscribe(topic)
+async def _subscribed(hub: Any, topic: str, wanted: Any = None) -> AsyncIterator[dict[str, Any]]:
+    stream = hub.subscribe(topic, wanted)
     pending = asyncio.ensure_future(anext(stream))
     while hub.subscriber_count(topic) == 0:
         await asyncio.sleep(0.01)
@@ -95,3 +95,16 @@ async def test_redis_hub_resubscribes_after_a_redis_restart() -> None:
     finally:
         await hub.stop()
         redis_server.stop()
+
+
+async def test_other_subscribers_events_never_fill_a_queue() -> None:
+    """A burst of events meant for others does not cut off an idle subscriber: its filter
+    runs before anything is queued for it."""
+    hub = InMemoryEventHub(queue_size=3)
+    await hub.start()
+    stream = await _subscribed(hub, "t", lambda event: event["to"] == "me")
+    for n in range(500):
+        hub.deliver("t", {"to": "someone else", "n": n})
+    hub.deliver("t", {"to": "me", "n": 500})
+    assert await _next(stream) == {"to": "me", "n": 500}
+    assert hub.subscriber_count("t") == 1
