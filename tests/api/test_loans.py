@@ -43,6 +43,32 @@ def apply(client: GraphQLClient, token: str, key: str, **request: Any) -> dict[s
     ]
 
 
+def loans_across_products(client: GraphQLClient, staff: str, count: int) -> list[dict[str, Any]]:
+    """`count` customers registered by staff, each with a loan of one of three products in
+    turn (EMI, weekly flat, P2P: the pool must hold the P2P ones)."""
+    loans = []
+    for n in range(count):
+        created = client.execute(
+            'mutation($p: String!) { registerCustomer(input: {firstName: "C", lastName: "D", '
+            'phone: $p, age: 30, monthlyIncome: "50000"}) { ... on RegisterCustomerSuccess '
+            "{ customer { id } } } }",
+            {"p": f"+91970000{n:04d}"},
+            token=staff,
+        ).data["registerCustomer"]["customer"]["id"]
+        product = ("PERSONAL_EMI", "WEEKLY_FLAT", "P2P_FLAT")[n % 3]
+        loan = apply(
+            client,
+            staff,
+            f"bulk-apply-{n:04d}",
+            productCode=product,
+            amount={"PERSONAL_EMI": "50000", "WEEKLY_FLAT": "200000", "P2P_FLAT": "1000"}[product],
+            tenure={"PERSONAL_EMI": 6, "WEEKLY_FLAT": 10, "P2P_FLAT": None}[product],
+            customerId=created,
+        )["loan"]
+        loans.append({**loan, "productCode": product})
+    return loans
+
+
 def test_a_personal_loan_is_approved_at_the_corrected_rate_and_paid_out(
     client: GraphQLClient, server: LiveServer, asha: str
 ) -> None:
@@ -177,25 +203,7 @@ def test_loan_pages_cost_the_same_statements_at_any_size(
     fund_pool()
     make_user("boss", Role.STAFF)
     staff = login("boss")["accessToken"]
-    for n in range(20):
-        created = client.execute(
-            'mutation($p: String!) { registerCustomer(input: {firstName: "C", lastName: "D", '
-            'phone: $p, age: 30, monthlyIncome: "50000"}) { ... on RegisterCustomerSuccess '
-            "{ customer { id } } } }",
-            {"p": f"+91970000{n:04d}"},
-            token=staff,
-        ).data["registerCustomer"]["customer"]["id"]
-        product = ("PERSONAL_EMI", "WEEKLY_FLAT", "P2P_FLAT")[n % 3]
-        amount = {"PERSONAL_EMI": "50000", "WEEKLY_FLAT": "200000", "P2P_FLAT": "1000"}[product]
-        apply(
-            client,
-            staff,
-            f"bulk-apply-{n:04d}",
-            productCode=product,
-            amount=amount,
-            tenure={"PERSONAL_EMI": 6, "WEEKLY_FLAT": 10, "P2P_FLAT": None}[product],
-            customerId=created,
-        )
+    loans_across_products(client, staff, 20)
     server.settle()
     counts = []
     for size in (2, 20):

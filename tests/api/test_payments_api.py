@@ -16,7 +16,7 @@ from domain.origination import ScheduledDue
 from domain.payments import Payment
 from domain.tables import utcnow
 from domain.users import Role
-from tests.api.test_loans import apply
+from tests.api.test_loans import apply, loans_across_products
 from tests.live_server import GraphQLClient, LiveServer
 from tests.sql_counter import count_statements
 
@@ -313,30 +313,12 @@ def test_payments_and_statements_of_a_loan_page_cost_the_same_statements_at_any_
     fund_pool()
     make_user("boss", Role.STAFF)
     staff = login("boss")["accessToken"]
-    for n in range(12):
-        created = client.execute(
-            'mutation($p: String!) { registerCustomer(input: {firstName: "C", lastName: "D", '
-            'phone: $p, age: 30, monthlyIncome: "50000"}) { ... on RegisterCustomerSuccess '
-            "{ customer { id } } } }",
-            {"p": f"+91970000{n:04d}"},
-            token=staff,
-        ).data["registerCustomer"]["customer"]["id"]
-        product = ("PERSONAL_EMI", "WEEKLY_FLAT", "P2P_FLAT")[n % 3]
-        loan = apply(
-            client,
-            staff,
-            f"bulk-apply-{n:04d}",
-            productCode=product,
-            amount={"PERSONAL_EMI": "50000", "WEEKLY_FLAT": "200000", "P2P_FLAT": "1000"}[product],
-            tenure={"PERSONAL_EMI": 6, "WEEKLY_FLAT": 10, "P2P_FLAT": None}[product],
-            customerId=created,
-        )["loan"]
+    for n, loan in enumerate(loans_across_products(client, staff, 12)):
+        product = loan["productCode"]
         amount = {"PERSONAL_EMI": "1000", "WEEKLY_FLAT": "22000", "P2P_FLAT": "100"}[product]
         for k in range(2):
-            assert (
-                pay(client, staff, loan["id"], amount, f"bulk-pay-{n:04d}-{k}")["__typename"]
-                == "Payment"
-            )
+            paid = pay(client, staff, loan["id"], amount, f"bulk-pay-{n:04d}-{k}")
+            assert paid["__typename"] == "Payment"
     server.settle()
     counts = []
     for size in (2, 12):
