@@ -182,6 +182,22 @@ def wallet_shares(fundings: list[Funding], amount: int, received: dict[int, int]
     return [floor + (n in extra) for n, floor in enumerate(floors)]
 
 
+def shares_of_payments(
+    session: Session, payment_ids: list[int], provider_id: int
+) -> dict[int, int]:
+    """What one provider got of each of these repayments (minor units), in one query."""
+    if not payment_ids:
+        return {}
+    return dict(
+        session.exec(
+            select(RepaymentShare.payment_id, RepaymentShare.amount_minor).where(
+                col(RepaymentShare.payment_id).in_(payment_ids),
+                RepaymentShare.provider_id == provider_id,
+            )
+        ).all()
+    )
+
+
 def _received(session: Session, loan: Loan) -> dict[int, int]:
     return dict(
         session.exec(

@@ -10,6 +10,7 @@ from sqlmodel import Session
 from domain import payments as domain
 from domain.customers import customer_of_user
 from domain.errors import DomainError, FieldProblem, InvalidInput
+from domain.funding import shares_of_payments
 from domain.loans import Loan
 from domain.origination import by_ids
 from domain.payments import LoanNotFound, Payment, PaymentRequest
@@ -86,3 +87,9 @@ def loan_statement(
         return LoanNotFound()
     context.loader(LoanLoader).prime([loan.id])
     return statement(context, loan, since, until)
+
+
+def my_shares(context: RequestContext, payments: list[Payment], provider_id: int) -> dict[int, int]:
+    """A provider's share of each of these payments, for a page of them at once."""
+    ids = [p.id for p in payments if p.id is not None]
+    return shares_of_payments(context.db, ids, provider_id)

@@ -18,7 +18,7 @@ from domain.origination import still_owed
 from domain.pagination import page_of_loaded
 from resolvers import providers as resolvers
 from resolvers.loaders import FundedTotalLoader, LoanLoader, ScheduleLoader
-from resolvers.payments import payments_of_loan
+from resolvers.payments import my_shares, payments_of_loan
 from schema.errors import (
     IdempotencyConflictError,
     InsufficientFundsError,
@@ -47,6 +47,7 @@ class FundsSource(enum.Enum):
 )
 class FundedLoan:
     row: strawberry.Private[Loan]
+    provider_id: strawberry.Private[int]
 
     @strawberry.field(description="The loan number.")
     def number(self) -> int:
@@ -70,9 +71,16 @@ class FundedLoan:
     ) -> Connection[FundedLoanPayment]:
         rows = payments_of_loan(info.context, self.row)
         page = page_of_loaded(rows, first, decode_cursor(after), lambda p: p.id)
+        shares = my_shares(info.context, list(page.items), self.provider_id)
         return Connection[FundedLoanPayment].from_page(
             page,
-            lambda p: FundedLoanPayment(amount=Money.from_domain(p.amount), paid_on=p.paid_on),
+            lambda p: FundedLoanPayment(
+                amount=Money.from_domain(p.amount),
+                paid_on=p.paid_on,
+                your_share=Money.from_domain(
+                    DomainMoney.from_minor(shares.get(p.id, 0), p.currency)
+                ),
+            ),
             lambda p: p.id,
         )
 
@@ -81,6 +89,9 @@ class FundedLoan:
 class FundedLoanPayment:
     amount: Money = strawberry.field(description="Amount the borrower paid.")
     paid_on: date = strawberry.field(description="The day it was paid.")
+    your_share: Money = strawberry.field(
+        description="What of it went to your wallet (in proportion to your funding)."
+    )
 
 
 @strawberry.type(description="What one provider put into one loan.")
@@ -102,7 +113,10 @@ class ProviderFunding:
 
     @strawberry.field(description="The loan, as a provider may see it.")
     def loan(self, info: Info) -> FundedLoan:
-        return FundedLoan(row=info.context.loader(LoanLoader).load(self.row.loan_id))
+        return FundedLoan(
+            row=info.context.loader(LoanLoader).load(self.row.loan_id),
+            provider_id=self.row.provider_id,
+        )
 
 
 @strawberry.type(description="The providers' pool (STAFF): never lends more than was put in.")

@@ -112,7 +112,8 @@ def test_rules_section_5_weekly_payments_through_the_api(client: GraphQLClient, 
 PROVIDERS = (("prov_a", "300"), ("prov_b", "500"), ("prov_c", "1000"))
 WALLETS = (
     "{ me { provider { wallet { amount } fundings { edges { node { loan { status "
-    "payments { edges { node { amount { amount } paidOn } } } } } } } } } }"
+    "payments { edges { node { amount { amount } paidOn yourShare { amount } } } } } } } } "
+    "} } }"
 )
 
 
@@ -159,6 +160,14 @@ def test_rules_section_2_repayments_reach_the_wallets_through_the_api(
     assert [e["node"]["amount"]["amount"] for e in funded["payments"]["edges"]] == [
         f"{Decimal(p):.2f}" for p in payments
     ]
+    shares = [  # each provider's own share of each payment, summing to its wallet
+        [
+            e["node"]["yourShare"]["amount"]
+            for e in s["fundings"]["edges"][0]["node"]["loan"]["payments"]["edges"]
+        ]
+        for s in seen
+    ]
+    assert [sum(Decimal(x) for x in mine) for mine in shares] == [Decimal(w) for w in wallets]
     closed = sum(Decimal(p) for p in payments) == 1050
     assert funded["status"] == ("PAID" if closed else "ACTIVE")
     one_more = pay(client, asha, loan["id"], "1", "p2p-pay-more")
