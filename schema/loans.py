@@ -14,7 +14,6 @@ from strawberry import relay
 from domain import loans as domain
 from domain import origination, payments
 from domain.applications import LoanAsk
-from domain.money import Money as DomainMoney
 from domain.origination import LoanFilter
 from domain.pagination import page_of_loaded
 from domain.products import RepaymentStyle
@@ -71,10 +70,6 @@ class ApplicationStatus(enum.Enum):
     FAILED = strawberry.enum_value("FAILED", description="No decision; apply again.")
 
 
-def _money(minor: int, currency: str) -> Money:
-    return Money.from_domain(DomainMoney.from_minor(minor, currency))
-
-
 @strawberry.type(description="What is still owed on a loan.")
 class Outstanding:
     principal: Money = strawberry.field(description="Principal not yet repaid.")
@@ -98,11 +93,11 @@ class LoanInstallment:
         return cls(
             number=due.number,
             due_date=due.due_date,
-            principal=_money(due.principal_minor, currency),
-            interest=_money(due.interest_minor, currency),
-            total=_money(due.principal_minor + due.interest_minor, currency),
-            paid=_money(due.paid_principal_minor + due.paid_interest_minor, currency),
-            remaining=_money(due.remaining, currency),
+            principal=Money.from_minor(due.principal_minor, currency),
+            interest=Money.from_minor(due.interest_minor, currency),
+            total=Money.from_minor(due.principal_minor + due.interest_minor, currency),
+            paid=Money.from_minor(due.paid_principal_minor + due.paid_interest_minor, currency),
+            remaining=Money.from_minor(due.remaining, currency),
             paid_on=due.paid_on,
         )
 
@@ -202,7 +197,7 @@ class LoanNode(relay.Node):
         paid = sum(
             p.amount_minor for p in payment_resolvers.payments_of_loan(info.context, self.row)
         )
-        return _money(paid, self.row.currency)
+        return Money.from_minor(paid, self.row.currency)
 
     @strawberry.field(description="Principal and interest still owed; null for imported loans.")
     def remaining_balance(self, info: Info) -> Money | None:
@@ -234,7 +229,7 @@ class LoanNode(relay.Node):
         ):
             return None
         minor = payments.payable(rules, self._schedule(info), info.context.today())
-        return _money(minor, self.row.currency)
+        return Money.from_minor(minor, self.row.currency)
 
     @strawberry.field(description="Installments still (partly) unpaid.")
     def repayments_left(self, info: Info) -> int:

@@ -12,7 +12,6 @@ import strawberry
 from strawberry import relay
 
 from domain import payments as domain
-from domain.money import Money as DomainMoney
 from resolvers import payments as resolvers
 from resolvers.loaders import AllocationsLoader, LoanLoader
 from schema.errors import (
@@ -51,10 +50,6 @@ PAYMENT_RULES = (
     "Replaying the idempotencyKey returns the first payment; reusing it for another "
     "request is refused. A refused payment changes nothing."
 )
-
-
-def _money(minor: int, currency: str) -> Money:
-    return Money.from_domain(DomainMoney.from_minor(minor, currency))
 
 
 @strawberry.enum(description="What part of a payment paid.")
@@ -118,9 +113,9 @@ class PaymentNode(relay.Node):
                 kind=AllocationKind(a.kind.value),
                 installment_number=a.installment_number,
                 due_date=a.due_date,
-                principal=_money(a.principal_minor, currency),
-                interest=_money(a.interest_minor, currency),
-                total=_money(a.principal_minor + a.interest_minor, currency),
+                principal=Money.from_minor(a.principal_minor, currency),
+                interest=Money.from_minor(a.interest_minor, currency),
+                total=Money.from_minor(a.principal_minor + a.interest_minor, currency),
             )
             for a in info.context.loader(AllocationsLoader).load(self.payment_id) or []
         ]

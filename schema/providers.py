@@ -13,7 +13,6 @@ from strawberry import relay
 from domain import providers as domain
 from domain.funding import Funding
 from domain.loans import Loan
-from domain.money import Money as DomainMoney
 from domain.origination import still_owed
 from domain.pagination import page_of_loaded
 from resolvers import providers as resolvers
@@ -77,9 +76,7 @@ class FundedLoan:
             lambda p: FundedLoanPayment(
                 amount=Money.from_domain(p.amount),
                 paid_on=p.paid_on,
-                your_share=Money.from_domain(
-                    DomainMoney.from_minor(shares.get(p.id, 0), p.currency)
-                ),
+                your_share=Money.from_minor(shares.get(p.id, 0), p.currency),
             ),
             lambda p: p.id,
         )
@@ -101,7 +98,7 @@ class ProviderFunding:
 
     @strawberry.field(description="Amount this provider funded.")
     def amount(self) -> Money:
-        return Money.from_domain(DomainMoney.from_minor(self.row.amount_minor, self.currency))
+        return Money.from_minor(self.row.amount_minor, self.currency)
 
     @strawberry.field(
         description="This provider's share of the loan (0-1); repayments are "
@@ -176,21 +173,15 @@ class ProviderFundsMovement:
 
     @strawberry.field(description="Amount moved.")
     def amount(self) -> Money:
-        return Money.from_domain(
-            DomainMoney.from_minor(self.row.amount_minor, self.provider.row.currency)
-        )
+        return Money.from_minor(self.row.amount_minor, self.provider.row.currency)
 
     @strawberry.field(description="Available funds right after this movement.")
     def available_after(self) -> Money:
-        return Money.from_domain(
-            DomainMoney.from_minor(self.row.available_after_minor, self.provider.row.currency)
-        )
+        return Money.from_minor(self.row.available_after_minor, self.provider.row.currency)
 
     @strawberry.field(description="Wallet right after this movement.")
     def wallet_after(self) -> Money:
-        return Money.from_domain(
-            DomainMoney.from_minor(self.row.wallet_after_minor, self.provider.row.currency)
-        )
+        return Money.from_minor(self.row.wallet_after_minor, self.provider.row.currency)
 
 
 @strawberry.input(description="A new provider and their sign-in (STAFF).")

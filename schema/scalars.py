@@ -64,3 +64,8 @@ class Money:
     def from_domain(cls, money: DomainMoney) -> Money:
         rounded = money.rounded()
         return cls(amount=rounded.amount, currency=rounded.currency)
+
+    @classmethod
+    def from_minor(cls, minor: int, currency: str) -> Money:
+        """From integer minor units, as amounts are stored."""
+        return cls.from_domain(DomainMoney.from_minor(minor, currency))
