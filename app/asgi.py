@@ -22,8 +22,10 @@ from app.graphql_view import LendgraphGraphQL
 from app.logging import configure_logging
 from app.request_ids import RequestIdMiddleware
 from app.runtime import Runtime
+from app.scoring_api import transactions_endpoint
 from app.settings import Settings, get_settings
 from domain.outbox import count_pending
+from domain.scoring.registration import TRANSACTIONS_PATH
 from schema import SchemaLimits, build_schema
 
 log = structlog.get_logger(__name__)
@@ -127,6 +129,11 @@ def create_app(settings: Settings | None = None, schema: Any = None) -> Starlett
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
+            Route(
+                TRANSACTIONS_PATH + "/{customer_number}",
+                transactions_endpoint(runtime),
+                methods=["GET"],
+            ),
         ],
         middleware=_middleware(settings),
         lifespan=lifespan,

@@ -12,7 +12,9 @@ import typer
 from rich.console import Console
 
 from app.import_cli import generate_sample, imports
+from app.scoring_cli import scoring_cli
 from app.settings import get_settings
+from app.simulate_cli import simulate
 
 cli = typer.Typer(
     help="Lendgraph: loan management served as a GraphQL API.",
@@ -23,6 +25,8 @@ cli = typer.Typer(
 console = Console(stderr=True)
 cli.add_typer(imports, name="import")
 cli.command("generate-sample")(generate_sample)
+cli.add_typer(simulate, name="simulate")
+cli.add_typer(scoring_cli, name="scoring")
 
 
 def _wait_for_signal() -> None:

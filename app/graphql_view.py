@@ -161,6 +161,8 @@ class LendgraphGraphQL(GraphQL[RequestContext, None]):
             after_commit=self.runtime.dispatcher.dispatch,
             viewer=viewer,
             client_address=request.client.host if request.client else None,
+            core_banking=self.runtime.core_banking,
+            cbs_currency=self.runtime.settings.cbs_currency,
         )
         context.extras["token_problem"] = token_problem
         if isinstance(request, WebSocket):

@@ -16,11 +16,15 @@ from app.db import make_engine, make_session_factory
 from app.events import EventHub, make_event_hub
 from app.settings import Settings
 from domain import registry  # noqa: F401 - every table is known before the first query
+from domain.core_banking import CoreBanking
 from domain.customers import Customer
 from domain.outbox import OutboxMessage, ProcessedMessage, count_pending, emit_job
+from domain.scoring.progress import resume_stalled
 from domain.sign_in import purge_expired
 from domain.tables import utcnow
 from domain.unit_of_work import UnitOfWork
+from integrations.cbs.client import SoapCoreBanking
+from integrations.scoring_engine import HttpScoringEngine
 from workers import runtime as worker_runtime
 from workers.actors import load_actor_modules
 from workers.broker import setup_broker
@@ -38,6 +42,9 @@ class Runtime:
     events: EventHub
     broker: dramatiq.Broker
     dispatcher: OutboxDispatcher
+    jobs: worker_runtime.WorkerRuntime
+    core_banking: CoreBanking | None = None
+    scoring_engine: HttpScoringEngine | None = None
     _worker: dramatiq.Worker | None = None
     _scheduler: threading.Thread | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -55,14 +62,62 @@ class Runtime:
             events,
             relay_after=timedelta(seconds=settings.outbox_relay_seconds),
         )
-        worker_runtime.install(worker_runtime.WorkerRuntime(session_factory, dispatcher.dispatch))
-        return cls(settings, engine, session_factory, events, broker, dispatcher)
+        core_banking = (
+            SoapCoreBanking(
+                settings.cbs_url,
+                settings.cbs_username,
+                settings.cbs_password,
+                timeout=settings.cbs_timeout_seconds,
+            )
+            if settings.cbs_url
+            else None
+        )
+        scoring_engine = (
+            HttpScoringEngine(settings.scoring_engine_url, timeout=settings.scoring_timeout_seconds)
+            if settings.scoring_engine_url
+            else None
+        )
+        jobs = worker_runtime.WorkerRuntime(
+            session_factory,
+            dispatcher.dispatch,
+            scoring_engine=scoring_engine,
+            core_banking=core_banking,
+            retry_policy=settings.retry_policy(),
+        )
+        worker_runtime.install(jobs)
+        return cls(
+            settings,
+            engine,
+            session_factory,
+            events,
+            broker,
+            dispatcher,
+            jobs,
+            core_banking,
+            scoring_engine,
+        )
+
+    def make_current(self) -> None:
+        """Actors in this process run against this runtime (the last one built, by default)."""
+        worker_runtime.install(self.jobs)
 
     def scheduled_jobs(self) -> list[Job]:
         return [
             ("outbox-relay", self.dispatcher.relay, self.settings.outbox_relay_seconds),
             ("purge-sign-in-records", self.purge_sign_in_records, 3600),
+            ("resume-external-scoring", self.resume_external_scoring, 30),
         ]
+
+    def resume_external_scoring(self) -> int:
+        """Queue again the scoring steps whose job was lost (RULES.md §3: nothing is lost)."""
+        with self.session_factory() as session:
+            uow = UnitOfWork(session, self.dispatcher.dispatch)
+            with uow.transaction():
+                resumed = resume_stalled(session, self.settings.retry_policy(), utcnow())
+                uow.commit()
+        if resumed:
+            log.info("external_scoring_resumed", steps=resumed)
+        return resumed
 
     def purge_sign_in_records(self) -> int:
         with self.session_factory() as session:
@@ -137,4 +192,6 @@ class Runtime:
         if self._scheduler is not None:
             self._scheduler.join(timeout=10)
         self.broker.close()
+        if self.scoring_engine is not None:
+            self.scoring_engine.close()
         self.engine.dispose()

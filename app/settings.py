@@ -11,10 +11,15 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.access_tokens import TokenPolicy
+from domain.scoring.progress import RetryPolicy
+from domain.scoring.registration import CallbackCredentials
 from domain.sign_in import SignInPolicy
 
 DEFAULT_SECRET = "dev-only-insecure-secret-change-me-0000000"  # noqa: S105
 MIN_SECRET_LENGTH = 32
+DEV_CBS_PASSWORD = "cbs-dev-password"  # noqa: S105 - the local CBS simulator's default
+DEV_SCORING_PASSWORD = "scoring-dev-password"  # noqa: S105
+MIN_CALLBACK_PASSWORD_LENGTH = 16
 
 
 class Environment(enum.StrEnum):
@@ -66,6 +71,21 @@ class Settings(BaseSettings):
     log_json: bool = Field(True, alias="LOG_JSON")
     metrics_port: int | None = Field(None, alias="METRICS_PORT")
 
+    public_url: str = Field("http://127.0.0.1:8000", alias="PUBLIC_URL")
+    cbs_url: str | None = Field("http://127.0.0.1:8093", alias="CBS_URL")
+    cbs_username: str = Field("lendgraph", alias="CBS_USERNAME")
+    cbs_password: str = Field(DEV_CBS_PASSWORD, alias="CBS_PASSWORD")
+    cbs_timeout_seconds: float = Field(10.0, gt=0, le=120, alias="CBS_TIMEOUT_SECONDS")
+    cbs_currency: str = Field("KES", alias="CBS_CURRENCY")
+    scoring_engine_url: str | None = Field("http://127.0.0.1:8094", alias="SCORING_ENGINE_URL")
+    scoring_timeout_seconds: float = Field(10.0, gt=0, le=120, alias="SCORING_TIMEOUT_SECONDS")
+    scoring_attempts: int = Field(5, ge=1, le=20, alias="SCORING_ATTEMPTS")
+    scoring_retry_base_seconds: float = Field(1.0, gt=0, le=600, alias="SCORING_RETRY_BASE_SECONDS")
+    scoring_outage_max_seconds: float = Field(60.0, gt=0, alias="SCORING_OUTAGE_MAX_SECONDS")
+    scoring_resume_after_seconds: float = Field(120.0, gt=0, alias="SCORING_RESUME_AFTER_SECONDS")
+    scoring_callback_username: str = Field("lendgraph-scoring", alias="SCORING_CALLBACK_USERNAME")
+    scoring_callback_password: str = Field(DEV_SCORING_PASSWORD, alias="SCORING_CALLBACK_PASSWORD")
+
     demo_username: str = Field("staff", alias="DEMO_STAFF_USERNAME")
     demo_password: str = Field("lendgraph-demo-staff", alias="DEMO_STAFF_PASSWORD")
 
@@ -91,6 +111,15 @@ class Settings(BaseSettings):
                 "characters in production (e.g. `python -c 'import secrets; "
                 "print(secrets.token_urlsafe(48))'`)."
             )
+        if (
+            self.scoring_callback_password == DEV_SCORING_PASSWORD
+            or len(self.scoring_callback_password) < MIN_CALLBACK_PASSWORD_LENGTH
+        ):
+            raise InsecureConfiguration(
+                "SCORING_CALLBACK_PASSWORD must be set to a random value of at least "
+                f"{MIN_CALLBACK_PASSWORD_LENGTH} characters in production: the scoring engine "
+                "reads customers' transactions with it."
+            )
         if self.is_sqlite and not self.allow_sqlite_in_production:
             raise InsecureConfiguration(
                 "DATABASE_URL points at SQLite; production needs PostgreSQL "
@@ -102,6 +131,17 @@ class Settings(BaseSettings):
         if not self.is_sqlite:
             return None
         return Path(self.database_url.split(":///", 1)[1])
+
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(
+            attempts=self.scoring_attempts,
+            base=timedelta(seconds=self.scoring_retry_base_seconds),
+            outage_cap=timedelta(seconds=self.scoring_outage_max_seconds),
+            stalled_after=timedelta(seconds=self.scoring_resume_after_seconds),
+        )
+
+    def callback_credentials(self) -> CallbackCredentials:
+        return CallbackCredentials(self.scoring_callback_username, self.scoring_callback_password)
 
     def sign_in_policy(self) -> SignInPolicy:
         return SignInPolicy(

@@ -24,6 +24,8 @@ class IdType(enum.StrEnum):
     AADHAR = "AADHAR"
     NATIONAL_ID = "NATIONAL_ID"
     PASSPORT = "PASSPORT"
+    DRIVERS_LICENSE = "DRIVERS_LICENSE"  # the core banking system's other kinds (§3)
+    VOTERS_ID = "VOTERS_ID"
 
 
 class CustomerStatus(enum.StrEnum):
@@ -151,7 +153,7 @@ def _validated(form: Registration, today: date) -> tuple[int, Money]:
     return age, monthly
 
 
-def _refuse_duplicates(
+def refuse_duplicates(
     session: Session,
     phone: str,
     id_type: IdType | None,
@@ -185,7 +187,7 @@ def register_customer(
     age, monthly = _validated(form, today)
     phone = rules.normalise_phone(form.phone)
     id_type = form.id_type or (IdType.AADHAR if form.national_id else None)
-    _refuse_duplicates(session, phone, id_type, form.national_id)
+    refuse_duplicates(session, phone, id_type, form.national_id)
     user_id = None
     if self_sign_up:
         user = create_user(session, form.username or "", form.password or "", Role.CUSTOMER)
@@ -207,13 +209,13 @@ def register_customer(
         user_id=user_id,
     )
     customer.set_income(monthly)
-    _insert_unique(session, customer)
+    insert_unique(session, customer)
     if customer.national_id_verified:
         emit_job(session, "compute_transaction_scores", national_ids=[customer.national_id])
     return customer
 
 
-def _insert_unique(session: Session, customer: Customer) -> None:
+def insert_unique(session: Session, customer: Customer) -> None:
     """Insert, turning a race lost to a concurrent registration into the typed refusal."""
     try:
         with session.begin_nested():
@@ -257,7 +259,7 @@ def update_profile(session: Session, customer: Customer, change: ProfileChange) 
     )
     problems.raise_if_any()
     if phone is not None and phone != customer.phone:
-        _refuse_duplicates(session, phone, None, None, exclude=customer.id)
+        refuse_duplicates(session, phone, None, None, exclude=customer.id)
         customer.phone = phone
     if change.email is not None:
         customer.email = change.email

@@ -28,8 +28,9 @@ from domain.loans import Loan, LoanOrigin, LoanStatus, next_loan_number
 from domain.money import Money
 from domain.notifications import NotificationKind, notify
 from domain.pagination import Page, page_by_id
-from domain.products import FundingSource, LoanProduct, product_by_code
+from domain.products import EligibilityPolicy, FundingSource, LoanProduct, product_by_code
 from domain.rates import PercentRate
+from domain.scoring.progress import start_external_scoring
 from domain.tables import timestamp_column
 
 
@@ -125,6 +126,16 @@ class ScheduledDue(SQLModel, table=True):
         return self.remaining_principal + self.remaining_interest
 
 
+class NotACoreBankingCustomer(DomainError):
+    code = "NOT_A_CORE_BANKING_CUSTOMER"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This product is scored from the core banking system: subscribe the customer "
+            "from it first (subscribeCustomer)."
+        )
+
+
 class ApplicationPending(DomainError):
     code = "APPLICATION_PENDING"
 
@@ -209,13 +220,13 @@ def _make_loan(
         session,
         loan,
         LOAN_UPDATED,
-        at=application.created_at,
+        at=application.decided_at or application.created_at,
         outstanding=sum((d.total for d in schedule), Money.zero(loan.currency)),
     )
     return loan
 
 
-def _book_approval(
+def book_approval(
     session: Session, product: LoanProduct, application: LoanApplication, decision: Decision
 ) -> None:
     """Make the approved loan; a provider-funded one only if the pool covers it (§2)."""
@@ -246,6 +257,11 @@ def apply_for_loan(
     if earlier is not None:
         return earlier
     product = product_by_code(session, ask.product_code)
+    if (
+        product.eligibility_policy is EligibilityPolicy.EXTERNAL_SCORE
+        and customer.customer_number is None
+    ):
+        raise NotACoreBankingCustomer()
     # One decision at a time per customer: the 50 % EMI rule must see every loan approved
     # before it, so concurrent applications queue on the customer row.
     session.exec(select(Customer.id).where(Customer.id == customer.id).with_for_update())
@@ -289,14 +305,37 @@ def apply_for_loan(
         if "undecided" in text or "customer_id, loan_applications.product_id" in text:
             raise ApplicationPending() from None
         raise
-    if decision.outcome is Outcome.APPROVED:
-        _book_approval(session, product, application, decision)
-    if application.status is not ApplicationStatus.PENDING:
-        _tell_decision(session, customer, product, application, now)
+    _carry_out(
+        session,
+        customer=customer,
+        product=product,
+        application=application,
+        decision=decision,
+        now=now,
+    )
     return application
 
 
-def _tell_decision(
+def _carry_out(
+    session: Session,
+    *,
+    customer: Customer,
+    product: LoanProduct,
+    application: LoanApplication,
+    decision: Decision,
+    now: datetime,
+) -> None:
+    """Make the approved loan, or ask the scoring engine; tell the customer once decided."""
+    if decision.outcome is Outcome.APPROVED:
+        book_approval(session, product, application, decision)
+    elif product.eligibility_policy is EligibilityPolicy.EXTERNAL_SCORE:
+        assert application.id is not None and customer.customer_number is not None
+        start_external_scoring(session, application.id, customer.customer_number, now)
+    if application.status is not ApplicationStatus.PENDING:
+        tell_decision(session, customer, product, application, now)
+
+
+def tell_decision(
     session: Session,
     customer: Customer,
     product: LoanProduct,

@@ -49,6 +49,8 @@ class OutboxMessage(SQLModel, table=True):
     # After a failed send: not before this (exponential backoff, so failing messages
     # never starve the others).
     retry_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    # A job not to run before this moment (a retry with backoff); the broker holds it.
+    deliver_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
 
 
 class ProcessedMessage(SQLModel, table=True):
@@ -70,10 +72,15 @@ class PendingMessage:
     name: str
     payload: dict[str, Any]
     attempts: int = 0
+    deliver_at: datetime | None = None
 
 
-def emit_job(session: Session, actor_name: str, **payload: Any) -> OutboxMessage:
-    message = OutboxMessage(kind=MessageKind.JOB, name=actor_name, payload=payload)
+def emit_job(
+    session: Session, actor_name: str, *, deliver_at: datetime | None = None, **payload: Any
+) -> OutboxMessage:
+    message = OutboxMessage(
+        kind=MessageKind.JOB, name=actor_name, payload=payload, deliver_at=deliver_at
+    )
     session.add(message)
     return message
 
@@ -87,6 +94,12 @@ def emit_event(session: Session, topic: str, **payload: Any) -> OutboxMessage:
 MAX_BACKOFF = timedelta(hours=1)
 
 
+def _pending(row: OutboxMessage) -> PendingMessage:
+    return PendingMessage(
+        row.id, row.kind, row.name, dict(row.payload), row.attempts, row.deliver_at
+    )
+
+
 def pending_messages(session: Session, ids: list[str]) -> list[PendingMessage]:
     """These messages if still undispatched, locked (a relay holding one is skipped)."""
     rows = session.exec(
@@ -95,7 +108,7 @@ def pending_messages(session: Session, ids: list[str]) -> list[PendingMessage]:
         .order_by(col(OutboxMessage.created_at), col(OutboxMessage.id))
         .with_for_update(skip_locked=True)
     ).all()
-    return [PendingMessage(r.id, r.kind, r.name, dict(r.payload), r.attempts) for r in rows]
+    return [_pending(r) for r in rows]
 
 
 def claim_stale_messages(
@@ -118,7 +131,7 @@ def claim_stale_messages(
         .limit(limit)
         .with_for_update(skip_locked=True)
     ).all()
-    return [PendingMessage(r.id, r.kind, r.name, dict(r.payload), r.attempts) for r in rows]
+    return [_pending(r) for r in rows]
 
 
 def mark_dispatched(session: Session, ids: list[str], now: datetime) -> None:

@@ -17,6 +17,8 @@ from domain import (
     sign_in,
     users,
 )
+from domain.scoring import progress as scoring_progress
+from domain.scoring import registration as scoring_registration
 
 TABLE_MODULES = (
     users,
@@ -34,4 +36,6 @@ TABLE_MODULES = (
     payments,
     providers,
     funding,
+    scoring_progress,
+    scoring_registration,
 )

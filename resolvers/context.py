@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from sqlmodel import Session
 
+from domain.core_banking import CoreBanking
 from domain.sign_in import SignInPolicy
 from domain.tables import utcnow
 from domain.unit_of_work import AfterCommit, UnitOfWork
@@ -54,6 +55,8 @@ class RequestContext:
         Callable[[str, Callable[[dict[str, Any]], bool]], AsyncIterator[dict[str, Any]]] | None
     ) = None
     extras: dict[Any, Any] = field(default_factory=dict)
+    core_banking: CoreBanking | None = None  # the bank's CBS, for onboarding (RULES.md §3)
+    cbs_currency: str = "KES"
 
     @property
     def db(self) -> Session:

@@ -13,6 +13,7 @@ from domain.loans import Loan, loans_of_customers
 from domain.origination import by_ids, schedules_of
 from domain.payments import allocations_of, payments_of
 from domain.products import LoanProduct
+from domain.scoring.progress import scorings_of
 from resolvers.context import RequestContext
 
 
@@ -129,3 +130,10 @@ class PaymentsLoader(KeyedLoader):
 class AllocationsLoader(KeyedLoader):
     def fetch(self, ids: list[int]) -> dict[int, Any]:
         return allocations_of(self._context.db, ids)
+
+
+class ExternalScoringLoader(KeyedLoader):
+    """Progress with the scoring engine, by application id (None: not externally scored)."""
+
+    def fetch(self, ids: list[int]) -> dict[int, Any]:
+        return scorings_of(self._context.db, ids)

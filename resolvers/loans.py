@@ -12,12 +12,14 @@ from domain.applications import LoanAsk
 from domain.customers import Customer, CustomerNotFound, customer_of_user
 from domain.errors import DomainError, PermissionDenied
 from domain.loans import Loan
+from domain.onboarding import customer_by_number
 from domain.origination import LoanApplication, LoanFilter
 from domain.pagination import Page
 from domain.users import Role
 from resolvers.context import RequestContext
 from resolvers.loaders import (
     CustomerLoader,
+    ExternalScoringLoader,
     LoanLoader,
     PaymentsLoader,
     ProductLoader,
@@ -29,19 +31,37 @@ T = TypeVar("T")
 NOBODY = -1  # a customer id no row has: filters a stranger's request down to nothing
 
 
+def _applicant(
+    context: RequestContext, session: Session, customer_id: int | None, number: str | None
+) -> Customer:
+    """Whose application: staff name anyone (by id or core banking number), a customer
+    only themself (naming someone else finds nobody)."""
+    viewer = require_viewer(context, Role.STAFF, Role.CUSTOMER)
+    by_number = customer_by_number(session, number) if number is not None else None
+    if viewer.role is Role.STAFF and (customer_id is not None or number is not None):
+        customer = session.get(Customer, customer_id) if customer_id is not None else by_number
+        if number is not None and customer is not by_number:
+            customer = None
+    else:
+        customer = customer_of_user(session, viewer.user_id)
+        if customer is not None and customer_id not in (None, customer.id):
+            customer = None
+        if number is not None and customer is not by_number:
+            customer = None
+    if customer is None:
+        raise CustomerNotFound()
+    return customer
+
+
 def apply(
-    context: RequestContext, ask: LoanAsk, key: str, customer_id: int | None
+    context: RequestContext,
+    ask: LoanAsk,
+    key: str,
+    customer_id: int | None,
+    customer_number: str | None = None,
 ) -> LoanApplication | DomainError:
     def use_case(session: Session) -> LoanApplication:
-        viewer = require_viewer(context, Role.STAFF, Role.CUSTOMER)
-        if viewer.role is Role.STAFF and customer_id is not None:
-            customer = session.get(Customer, customer_id)
-        else:
-            customer = customer_of_user(session, viewer.user_id)
-            if customer is not None and customer_id not in (None, customer.id):
-                customer = None
-        if customer is None:
-            raise CustomerNotFound()
+        customer = _applicant(context, session, customer_id, customer_number)
         return domain.apply_for_loan(session, customer, ask, key, context.now())
 
     return run_use_case(context, use_case)
@@ -82,6 +102,7 @@ def applications_page(
     context.loader(ProductLoader).prime(a.product_id for a in page.items)
     context.loader(CustomerLoader).prime(a.customer_id for a in page.items)
     context.loader(LoanLoader).prime(a.loan_id for a in page.items)
+    context.loader(ExternalScoringLoader).prime(a.id for a in page.items)
     return page
 
 

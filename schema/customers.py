@@ -29,6 +29,12 @@ class IdType(enum.Enum):
     AADHAR = strawberry.enum_value("AADHAR", description="Indian Aadhar id (opaque text).")
     NATIONAL_ID = strawberry.enum_value("NATIONAL_ID", description="A national id card number.")
     PASSPORT = strawberry.enum_value("PASSPORT", description="A passport number.")
+    DRIVERS_LICENSE = strawberry.enum_value(
+        "DRIVERS_LICENSE", description="A driving licence number (from core banking KYC)."
+    )
+    VOTERS_ID = strawberry.enum_value(
+        "VOTERS_ID", description="A voter's card number (from core banking KYC)."
+    )
 
 
 @strawberry.enum(description="Whether the customer may borrow.")

@@ -8,8 +8,10 @@ from typing import Any
 import strawberry
 
 from domain import errors as domain
+from domain.core_banking import CoreBankingUnavailable, CustomerNotInCoreBanking
 from domain.customers import CustomerNotFound, DuplicateCustomer
-from domain.origination import ApplicationPending
+from domain.onboarding import CustomerAlreadySubscribed, KycIncomplete
+from domain.origination import ApplicationPending, NotACoreBankingCustomer
 from domain.payments import (
     LoanClosed,
     LoanNotDisbursed,
@@ -148,6 +150,37 @@ class PaymentMustMatchInstallmentError(Error):
     expected: Money = strawberry.field(description="The amount to pay.")
 
 
+@strawberry.type(description="The core banking system knows no customer with this number.")
+class CustomerNotInCoreBankingError(Error):
+    customer_number: str = strawberry.field(description="The number asked for.")
+
+
+@strawberry.type(
+    description="The core banking system could not be reached, timed out or answered with "
+    "something its WSDL does not allow (code CORE_BANKING_BAD_REPLY); nothing was stored."
+)
+class CoreBankingUnavailableError(Error):
+    pass
+
+
+@strawberry.type(description="The core banking KYC record lacks what a loan customer needs.")
+class KycIncompleteError(Error):
+    missing: list[str] = strawberry.field(description="The KYC fields that are empty.")
+
+
+@strawberry.type(description="A customer with this core banking number is already subscribed.")
+class CustomerAlreadySubscribedError(Error):
+    customer_number: str = strawberry.field(description="The number asked for.")
+
+
+@strawberry.type(
+    description="The product is scored from the core banking system: subscribe the "
+    "customer from it first."
+)
+class NotACoreBankingCustomerError(Error):
+    pass
+
+
 def _invalid_input(error: domain.InvalidInput) -> InvalidInputError:
     return InvalidInputError(
         message=error.message,
@@ -198,6 +231,15 @@ _BUILDERS: dict[type[domain.DomainError], Callable[[Any], Error]] = {
     PaymentExceedsOutstanding: lambda e: PaymentExceedsOutstandingError(
         message=e.message, code=e.code, payable=Money.from_domain(e.payable)
     ),
+    CustomerNotInCoreBanking: lambda e: CustomerNotInCoreBankingError(
+        message=e.message, code=e.code, customer_number=e.customer_number
+    ),
+    CoreBankingUnavailable: _plain(CoreBankingUnavailableError),
+    KycIncomplete: lambda e: KycIncompleteError(message=e.message, code=e.code, missing=e.missing),
+    CustomerAlreadySubscribed: lambda e: CustomerAlreadySubscribedError(
+        message=e.message, code=e.code, customer_number=e.customer_number
+    ),
+    NotACoreBankingCustomer: _plain(NotACoreBankingCustomerError),
     PaymentMustMatchInstallment: lambda e: PaymentMustMatchInstallmentError(
         message=e.message, code=e.code, expected=Money.from_domain(e.expected)
     ),

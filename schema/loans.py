@@ -19,7 +19,13 @@ from domain.pagination import page_of_loaded
 from domain.products import RepaymentStyle
 from resolvers import loans as resolvers
 from resolvers import payments as payment_resolvers
-from resolvers.loaders import CustomerLoader, LoanLoader, ProductLoader, ScheduleLoader
+from resolvers.loaders import (
+    CustomerLoader,
+    ExternalScoringLoader,
+    LoanLoader,
+    ProductLoader,
+    ScheduleLoader,
+)
 from schema.customers import CustomerNode
 from schema.eligibility import DecisionReason
 from schema.errors import (
@@ -27,11 +33,13 @@ from schema.errors import (
     CustomerNotFoundError,
     IdempotencyConflictError,
     InvalidInputError,
+    NotACoreBankingCustomerError,
     NotAuthenticatedError,
     PermissionDeniedError,
     ProductNotFoundError,
     outcome,
 )
+from schema.external_scoring import ExternalScore
 from schema.info import Info
 from schema.pagination import (
     AfterCursor,
@@ -314,6 +322,13 @@ class ApplicationNode(relay.Node):
             info.context.loader(CustomerLoader).load(self.row.customer_id)
         )
 
+    @strawberry.field(
+        description="The external scoring engine's part (EXTERNAL_SCORE products only)."
+    )
+    def external_score(self, info: Info) -> ExternalScore | None:
+        row = info.context.loader(ExternalScoringLoader).load(self.application_id)
+        return ExternalScore.from_model(row, self.row.currency) if row is not None else None
+
     @strawberry.field(description="The loan it became, once approved.")
     def loan(self, info: Info) -> LoanNode | None:
         if self.row.loan_id is None:
@@ -335,6 +350,11 @@ class ApplyForLoanInput:
     customer_id: relay.GlobalID | None = strawberry.field(
         default=None, description="STAFF: on whose behalf. A customer applies for themself."
     )
+    customer_number: str | None = strawberry.field(
+        default=None,
+        description="STAFF: on whose behalf, by core banking customer number (a customer "
+        "may give only their own).",
+    )
 
 
 ApplyForLoanResult = Annotated[
@@ -343,6 +363,7 @@ ApplyForLoanResult = Annotated[
     | ProductNotFoundError
     | CustomerNotFoundError
     | ApplicationPendingError
+    | NotACoreBankingCustomerError
     | IdempotencyConflictError
     | NotAuthenticatedError
     | PermissionDeniedError,
@@ -435,6 +456,10 @@ class LoanMutations:
             input.disbursement_date,
         )
         result = resolvers.apply(
-            info.context, ask, input.idempotency_key, _customer_id(input.customer_id)
+            info.context,
+            ask,
+            input.idempotency_key,
+            _customer_id(input.customer_id),
+            input.customer_number,
         )
         return outcome(result, ApplicationNode.from_model)

@@ -17,6 +17,7 @@ from schema.imports import ImportQueries
 from schema.info import Info
 from schema.loans import LoanMutations, LoanQueries
 from schema.notifications import NotificationMutations
+from schema.onboarding import OnboardingMutations
 from schema.pagination import AfterCursor, Connection, PageSize, decode_cursor
 from schema.payments import PaymentMutations, PaymentQueries
 from schema.permissions import IsStaff
@@ -70,6 +71,7 @@ class Query(
 class Mutation(
     AuthMutations,
     CustomerMutations,
+    OnboardingMutations,
     ProductMutations,
     LoanMutations,
     PaymentMutations,

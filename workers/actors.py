@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 
-ACTOR_MODULES: tuple[str, ...] = ("workers.customer_actors",)
+ACTOR_MODULES: tuple[str, ...] = ("workers.customer_actors", "workers.scoring_actors")
 
 
 def load_actor_modules(extra: list[str]) -> None:

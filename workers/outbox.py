@@ -47,6 +47,9 @@ class OutboxDispatcher:
             self._events.publish(message.name, {"messageId": message.id, **message.payload})
             return
         actor = self._broker.get_actor(message.name)
+        delay = None
+        if message.deliver_at is not None:
+            delay = max(0, int((message.deliver_at - utcnow()).total_seconds() * 1000)) or None
         self._broker.enqueue(
             dramatiq.Message(
                 queue_name=actor.queue_name,
@@ -55,7 +58,8 @@ class OutboxDispatcher:
                 kwargs={"message_id": message.id, **message.payload},
                 options={},
                 message_id=message.id,
-            )
+            ),
+            delay=delay,
         )
 
     def _send_all(self, session: Session, messages: list[PendingMessage]) -> int:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
+from domain.core_banking import CoreBanking
+from domain.scoring.external import ScoringEngine
+from domain.scoring.progress import RetryPolicy
 from domain.unit_of_work import UnitOfWork
 
 
@@ -16,6 +19,9 @@ from domain.unit_of_work import UnitOfWork
 class WorkerRuntime:
     session_factory: sessionmaker[Session]
     after_commit: Callable[[list[str]], object]
+    scoring_engine: ScoringEngine | None = None
+    core_banking: CoreBanking | None = None
+    retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
 
     @contextmanager
     def unit_of_work(self) -> Iterator[UnitOfWork]:

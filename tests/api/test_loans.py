@@ -3,7 +3,9 @@
 from typing import Any
 
 import pytest
+from sqlmodel import update
 
+from domain.customers import Customer
 from domain.ledger import verify_ledger
 from domain.users import Role
 from tests.live_server import GraphQLClient, LiveServer
@@ -117,8 +119,11 @@ def test_replays_return_the_original_and_changed_requests_conflict(
 
 
 def test_an_undecided_application_blocks_another_for_the_same_product(
-    client: GraphQLClient, asha: str
+    client: GraphQLClient, asha: str, server: LiveServer
 ) -> None:
+    with server.runtime.session_factory() as session:  # scored products need a CBS customer
+        session.exec(update(Customer).values(customer_number="234774784"))
+        session.commit()
     pending = apply(
         client, asha, "apply-0005", productCode="SCORED_MICRO", amount="5000", tenure=30
     )

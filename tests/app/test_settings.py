@@ -28,20 +28,35 @@ def test_production_refuses_a_short_secret() -> None:
 
 def test_production_refuses_sqlite_unless_explicitly_allowed() -> None:
     with pytest.raises(ValidationError, match="SQLite"):
-        make_settings("sqlite:///x.db", LENDGRAPH_ENV="production", JWT_SECRET=STRONG)
+        make_settings(
+            "sqlite:///x.db",
+            LENDGRAPH_ENV="production",
+            JWT_SECRET=STRONG,
+            SCORING_CALLBACK_PASSWORD=STRONG,
+        )
     allowed = make_settings(
         "sqlite:///x.db",
         LENDGRAPH_ENV="production",
         JWT_SECRET=STRONG,
+        SCORING_CALLBACK_PASSWORD=STRONG,
         ALLOW_SQLITE_IN_PRODUCTION=True,
     )
     assert allowed.is_production
 
 
+def test_production_refuses_the_development_scoring_password() -> None:
+    with pytest.raises(ValidationError, match="SCORING_CALLBACK_PASSWORD"):
+        make_settings("postgresql+psycopg2://db/x", LENDGRAPH_ENV="production", JWT_SECRET=STRONG)
+
+
 @pytest.fixture(scope="module")
 def production_server(sqlite_url: str) -> Iterator[LiveServer]:
     settings = make_settings(
-        sqlite_url, LENDGRAPH_ENV="production", JWT_SECRET=STRONG, ALLOW_SQLITE_IN_PRODUCTION=True
+        sqlite_url,
+        LENDGRAPH_ENV="production",
+        JWT_SECRET=STRONG,
+        SCORING_CALLBACK_PASSWORD=STRONG,
+        ALLOW_SQLITE_IN_PRODUCTION=True,
     )
     with LiveServer(create_app(settings)) as live:
         yield live

@@ -17,9 +17,12 @@ from domain.origination import (
     ApplicationPending,
     ApplicationStatus,
     LoanApplication,
+    NotACoreBankingCustomer,
     ScheduledDue,
     apply_for_loan,
 )
+from domain.outbox import OutboxMessage
+from domain.scoring.progress import INITIATE_ACTOR, ExternalScoring, ScoringStage
 from domain.users import Role, create_user
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -128,6 +131,7 @@ def test_the_same_key_replays_and_a_changed_request_conflicts(session: Session) 
 
 def test_one_undecided_application_per_product(session: Session) -> None:
     asha = customer(session)
+    asha.customer_number = "234774784"  # the scored product needs a core banking customer
     pending = apply_for_loan(
         session, asha, LoanAsk("SCORED_MICRO", Decimal("5000"), None, 30), "key-00000005", NOW
     )
@@ -139,6 +143,30 @@ def test_one_undecided_application_per_product(session: Session) -> None:
     fund_pool(session)
     other = apply_for_loan(session, asha, LoanAsk("P2P_FLAT", Decimal("1000")), "key-00000007", NOW)
     assert other.status is ApplicationStatus.APPROVED
+
+
+def test_a_scored_product_needs_a_core_banking_customer(session: Session) -> None:
+    asha = customer(session)
+    with pytest.raises(NotACoreBankingCustomer):
+        apply_for_loan(
+            session, asha, LoanAsk("SCORED_MICRO", Decimal("5000"), None, 30), "key-00000008", NOW
+        )
+    assert session.exec(select(func.count()).select_from(LoanApplication)).one() == 0
+
+
+def test_a_pending_scored_application_asks_the_engine_only_after_commit(
+    session: Session,
+) -> None:
+    asha = customer(session)
+    asha.customer_number = "234774784"
+    pending = apply_for_loan(
+        session, asha, LoanAsk("SCORED_MICRO", Decimal("5000"), None, 30), "key-00000009", NOW
+    )
+    scoring = session.get(ExternalScoring, pending.id)
+    assert scoring is not None and scoring.stage is ScoringStage.INITIATE
+    jobs = session.exec(select(OutboxMessage).where(OutboxMessage.name == INITIATE_ACTOR)).all()
+    assert [job.payload for job in jobs] == [{"application_id": pending.id}]
+    assert jobs[0].dispatched_at is None
 
 
 def test_new_loan_numbers_follow_the_highest_in_use(session: Session) -> None:

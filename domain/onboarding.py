@@ -1,0 +1,128 @@
+"""Subscribing a customer from the core banking system (RULES.md §3): a customer number is
+all it takes; names, id, contacts, birth date and income come from the CBS's KYC record."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from domain import customer_rules as rules
+from domain.core_banking import CoreBanking, KycRecord
+from domain.customers import Customer, CustomerStatus, IdType, insert_unique, refuse_duplicates
+from domain.errors import DomainError, FieldProblem, InvalidInput
+from domain.money import MINOR_UNIT_EXPONENTS, Money
+from domain.users import Role, create_user
+
+CUSTOMER_NUMBER = re.compile(r"^[0-9A-Za-z-]{3,32}$")
+
+
+class CustomerAlreadySubscribed(DomainError):
+    code = "CUSTOMER_ALREADY_SUBSCRIBED"
+
+    def __init__(self, customer_number: str) -> None:
+        super().__init__(f"Customer {customer_number} is already subscribed.")
+        self.customer_number = customer_number
+
+
+class KycIncomplete(DomainError):
+    """The CBS knows the customer but its record lacks what a loan customer needs."""
+
+    code = "KYC_INCOMPLETE"
+
+    def __init__(self, missing: list[str]) -> None:
+        super().__init__(f"The core banking KYC record lacks: {', '.join(missing)}.")
+        self.missing = missing
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A subscription request; a username and password also open the customer's sign-in."""
+
+    customer_number: str
+    currency: str
+    username: str | None = None
+    password: str | None = None
+
+
+def _checked(form: Subscription) -> str:
+    number = form.customer_number.strip()
+    problems = []
+    if not CUSTOMER_NUMBER.match(number):
+        problems.append(FieldProblem("customerNumber", "3-32 letters, digits or dashes"))
+    if (form.username is None) != (form.password is None):
+        problems.append(FieldProblem("password", "give both a username and a password, or none"))
+    if form.currency not in MINOR_UNIT_EXPONENTS:
+        problems.append(FieldProblem("currency", "an unknown currency"))
+    if problems:
+        raise InvalidInput(problems)
+    return number
+
+
+def _missing(kyc: KycRecord) -> list[str]:
+    wanted = {
+        "firstName": kyc.first_name,
+        "lastName": kyc.last_name,
+        "mobile": kyc.mobile,
+        "dob": kyc.date_of_birth,
+        "monthlyIncome": kyc.monthly_income if kyc.monthly_income > 0 else None,
+    }
+    return [name for name, value in wanted.items() if not value]
+
+
+def _customer_from(kyc: KycRecord, currency: str, today: datetime) -> Customer:
+    assert kyc.date_of_birth is not None and kyc.mobile is not None
+    id_type = IdType.__members__.get(kyc.id_type or "")
+    customer = Customer(
+        first_name=kyc.first_name.strip()[:100],
+        last_name=kyc.last_name.strip()[:100],
+        age=rules.age_on(kyc.date_of_birth, today.date()),
+        date_of_birth=kyc.date_of_birth,
+        phone=rules.normalise_phone(kyc.mobile)[:16],
+        email=kyc.email,
+        id_type=id_type if kyc.id_number else None,
+        national_id=kyc.id_number or None,
+        national_id_verified=kyc.id_number is not None,  # the bank's own KYC
+        customer_number=kyc.customer_number,
+        currency=currency,
+        monthly_income_minor=0,
+        approved_limit_minor=0,
+        status=CustomerStatus.INACTIVE if kyc.status == "INACTIVE" else CustomerStatus.ACTIVE,
+    )
+    customer.set_income(Money(kyc.monthly_income, currency))
+    return customer
+
+
+def subscribe_customer(
+    session: Session, core_banking: CoreBanking, form: Subscription, now: datetime
+) -> Customer:
+    """Fetch the KYC record and store the customer; nothing is stored if the CBS says no,
+    is down, or answers with a record that lacks names, mobile, birth date or income."""
+    number = _checked(form)
+    known = select(Customer.id).where(Customer.customer_number == number)
+    if session.exec(known).first() is not None:
+        raise CustomerAlreadySubscribed(number)
+    kyc = core_banking.customer(number)
+    missing = _missing(kyc)
+    if missing:
+        raise KycIncomplete(missing)
+    customer = _customer_from(kyc, form.currency, now)
+    customer.customer_number = number
+    refuse_duplicates(session, customer.phone, customer.id_type, customer.national_id)
+    if form.username is not None and form.password is not None:
+        customer.user_id = create_user(session, form.username, form.password, Role.CUSTOMER).id
+    try:
+        insert_unique(session, customer)
+    except DomainError:
+        if session.exec(known).first() is not None:  # a concurrent subscription won
+            raise CustomerAlreadySubscribed(number) from None
+        raise
+    return customer
+
+
+def customer_by_number(session: Session, customer_number: str) -> Customer | None:
+    return session.exec(
+        select(Customer).where(Customer.customer_number == customer_number.strip())
+    ).first()

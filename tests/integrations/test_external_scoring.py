@@ -1,0 +1,171 @@
+"""RULES.md §3 end to end over real sockets: subscribe from the CBS, apply, and let the
+scoring engine decide (it pulls the transactions back from Lendgraph itself)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlmodel import func, select
+
+from domain.customers import Customer
+from domain.ledger import JournalEntry
+from domain.loans import Loan
+from tests.databases import assert_ledger_balances
+from tests.integrations.scoring_world import ScoringWorld, scoring_world
+
+APPROVED_CUSTOMER = "234774784"  # score 564, limit 30,000, no exclusion (the reference reply)
+EXCLUDED_CUSTOMER = "366585630"  # four bounced cheques
+
+
+@pytest.fixture(scope="module")
+def world_server(database_url: str) -> Iterator[ScoringWorld]:
+    with scoring_world(database_url) as world:
+        yield world
+
+
+@pytest.fixture
+def world(world_server: ScoringWorld) -> Iterator[ScoringWorld]:
+    world_server.reset()
+    yield world_server
+    assert_ledger_balances(world_server.lendgraph.runtime.engine)
+
+
+def _count(world: ScoringWorld, table: type) -> int:
+    with world.lendgraph.runtime.session_factory() as session:
+        return int(session.exec(select(func.count()).select_from(table)).one())
+
+
+def test_a_subscribed_customer_is_approved_within_the_engines_limit(world: ScoringWorld) -> None:
+    subscribed = world.subscribe(APPROVED_CUSTOMER, username="wanjiru", password="a long password")
+    assert subscribed["customer"]["firstName"] == "Wanjiru"
+    own = world.sign_in("wanjiru", "a long password")
+    pulls_before = len(world.engine_state()["pulls"])
+    pending = world.apply(None, "20000", "scored-approve-1", token=own)
+    assert pending["status"] == "PENDING"
+
+    decided = world.decided(pending["id"])
+
+    assert decided["status"] == "APPROVED"
+    assert decided["creditScore"] == 564
+    score = decided["externalScore"]
+    assert score["stage"] == "DONE" and score["nextAttemptAt"] is None
+    assert score["limit"] == {"amount": "30000.00", "currency": "KES"}
+    assert (score["exclusion"], score["exclusionReason"]) == ("No Exclusion", "No Exclusion")
+    assert decided["loan"]["status"] == "ACTIVE"
+    assert decided["loan"]["principal"]["amount"] == "20000.00"
+    assert world.application(pending["id"], token=own)["status"] == "APPROVED"
+    assert world.engine_state()["pulls"][pulls_before:] == [APPROVED_CUSTOMER]  # called us back
+
+
+def test_an_amount_over_the_limit_is_rejected_with_the_reason(world: ScoringWorld) -> None:
+    world.subscribe(APPROVED_CUSTOMER)
+    pending = world.apply(APPROVED_CUSTOMER, "30000.01", "scored-over-limit")
+
+    decided = world.decided(pending["id"])
+
+    assert decided["status"] == "REJECTED" and decided["loan"] is None
+    assert [r["code"] for r in decided["reasons"]] == ["ABOVE_SCORE_LIMIT"]
+    assert "30000.00" in decided["reasons"][0]["message"]
+    assert _count(world, Loan) == 0
+
+
+def test_an_exclusion_rejects_with_the_engines_reason(world: ScoringWorld) -> None:
+    world.subscribe(EXCLUDED_CUSTOMER)
+    pending = world.apply(EXCLUDED_CUSTOMER, "1000", "scored-excluded")
+
+    decided = world.decided(pending["id"])
+
+    assert decided["status"] == "REJECTED"
+    assert [r["code"] for r in decided["reasons"]] == ["EXCLUDED_BY_SCORING_ENGINE"]
+    assert decided["externalScore"]["exclusion"] == "Bounced Cheques"
+    assert "bounced cheques" in decided["reasons"][0]["message"]
+
+
+def test_a_score_ready_within_the_retry_budget_is_approved(world: ScoringWorld) -> None:
+    queried = world.control_engine(notReadyAttempts=3)["queried"]
+    world.subscribe(APPROVED_CUSTOMER)
+    pending = world.apply(APPROVED_CUSTOMER, "1000", "scored-late")
+
+    decided = world.decided(pending["id"])
+
+    assert decided["status"] == "APPROVED"
+    assert decided["externalScore"]["attempts"] == 3  # three "not ready", the fourth answered
+    assert world.engine_state()["queried"] - queried == 4
+
+
+def test_a_score_never_ready_fails_and_the_customer_may_apply_again(
+    world: ScoringWorld,
+) -> None:
+    queried = world.control_engine(notReadyAttempts=50)["queried"]
+    world.subscribe(APPROVED_CUSTOMER)
+    pending = world.apply(APPROVED_CUSTOMER, "1000", "scored-never")
+
+    failed = world.decided(pending["id"])
+
+    assert failed["status"] == "FAILED"
+    assert [r["code"] for r in failed["reasons"]] == ["NO_SCORE_IN_TIME"]
+    assert failed["externalScore"]["attempts"] == 5  # RULES.md §3: five tries
+    assert world.engine_state()["queried"] - queried == 5
+    world.control_engine(notReadyAttempts=0)
+    again = world.apply(APPROVED_CUSTOMER, "1000", "scored-again")
+    assert again["status"] == "PENDING"
+    assert world.decided(again["id"])["status"] == "APPROVED"
+
+
+def test_a_second_application_while_one_is_pending_is_refused(world: ScoringWorld) -> None:
+    world.control_engine(mode="down")
+    world.subscribe(APPROVED_CUSTOMER)
+    first = world.apply(APPROVED_CUSTOMER, "1000", "scored-first")
+
+    second = world.apply(APPROVED_CUSTOMER, "2000", "scored-second")
+
+    assert first["status"] == "PENDING"
+    assert second["code"] == "APPLICATION_PENDING"
+
+
+def test_an_unsubscribed_customer_cannot_apply_for_a_scored_product(world: ScoringWorld) -> None:
+    refused = world.apply(APPROVED_CUSTOMER, "1000", "scored-stranger")
+    assert refused["code"] == "CUSTOMER_NOT_FOUND"
+
+
+def test_the_cbs_down_at_subscription_is_a_typed_error_and_stores_nothing(
+    world: ScoringWorld,
+) -> None:
+    for controls in ({"mode": "down"}, {"mode": "fault"}, {"delaySeconds": 3}):
+        world.control_cbs(**controls)
+        refused = world.subscribe(APPROVED_CUSTOMER, username="w", password="a long password")
+        assert refused["code"] == "CORE_BANKING_UNAVAILABLE", controls
+    world.control_cbs(mode="garbled")
+    assert world.subscribe(APPROVED_CUSTOMER)["code"] == "CORE_BANKING_BAD_REPLY"
+    assert _count(world, Customer) == 0
+    world.control_cbs(mode="ok")
+    assert world.subscribe(APPROVED_CUSTOMER)["__typename"] == "SubscribeCustomerSuccess"
+
+
+def test_unknown_and_repeated_customer_numbers_are_typed_errors(world: ScoringWorld) -> None:
+    assert world.subscribe("123456789")["code"] == "CUSTOMER_NOT_IN_CORE_BANKING"
+    assert world.subscribe("12")["code"] == "INVALID_INPUT"
+    assert world.subscribe("500000003")["__typename"] == "SubscribeCustomerSuccess"  # generated
+    assert world.subscribe("500000003")["code"] == "CUSTOMER_ALREADY_SUBSCRIBED"
+    assert _count(world, Customer) == 1
+
+
+def test_a_request_made_while_the_engine_is_down_completes_once_it_is_back(
+    world: ScoringWorld,
+) -> None:
+    world.control_engine(mode="down")
+    world.subscribe(APPROVED_CUSTOMER)
+    pending = world.apply(APPROVED_CUSTOMER, "5000", "scored-outage")
+    assert pending["status"] == "PENDING"
+    world.decided(pending["id"], timeout=1.0)  # an outage of a second or so
+    waiting = world.application(pending["id"])
+    assert waiting["status"] == "PENDING"
+    assert "HTTP 503" in (waiting["externalScore"]["lastError"] or "")
+
+    world.control_engine(mode="ok")
+
+    decided = world.decided(pending["id"])
+    assert decided["status"] == "APPROVED"
+    assert decided["externalScore"]["lastError"] is None
+    assert _count(world, JournalEntry) == 1  # one disbursement

@@ -1,0 +1,103 @@
+"""Background jobs of external scoring (RULES.md §3): ask the engine, then query it until a
+score decides the application. The engine is called outside any transaction; its answer is
+applied only if the scoring is still at the step this job was for."""
+
+from __future__ import annotations
+
+import dramatiq
+import structlog
+
+from domain.external_decisions import (
+    ScoringStep,
+    record_not_ready,
+    record_outage,
+    record_score,
+    record_token,
+    step_due,
+)
+from domain.scoring.external import (
+    ScoreReport,
+    ScoringClientRejected,
+    ScoringEngine,
+    ScoringEngineUnavailable,
+)
+from domain.scoring.progress import INITIATE_ACTOR, QUERY_ACTOR, ScoringStage
+from domain.scoring.registration import current_registration
+from domain.tables import utcnow
+from workers import runtime
+
+log = structlog.get_logger(__name__)
+NOT_REGISTERED = "Lendgraph is not registered with the scoring engine (lendgraph scoring register)"
+
+
+def _due(application_id: int, stage: ScoringStage, attempt: int | None) -> tuple[ScoringStep, str]:
+    """The step to take and the client token, or ("", "") when there is nothing to do."""
+    with runtime.current().unit_of_work() as uow:
+        step = step_due(uow.session, application_id, stage, attempt)
+        registration = current_registration(uow.session)
+        token = registration.client_token if registration is not None else ""
+    if step is None:
+        raise LookupError
+    return step, token
+
+
+def _engine() -> ScoringEngine:
+    engine = runtime.current().scoring_engine
+    if engine is None:
+        raise ScoringEngineUnavailable("no scoring engine is configured (SCORING_ENGINE_URL)")
+    return engine
+
+
+def _wait_for_engine(step: ScoringStep, detail: str) -> None:
+    current = runtime.current()
+    log.warning("scoring_engine_unavailable", application_id=step.application_id, detail=detail)
+    with current.unit_of_work() as uow:
+        record_outage(uow.session, step, detail, current.retry_policy, utcnow())
+        uow.commit()
+
+
+@dramatiq.actor(actor_name=INITIATE_ACTOR, queue_name="scoring", max_retries=3)
+def initiate_external_score(message_id: str, application_id: int) -> None:
+    """Ask the engine to score the applicant; keep the token it returns."""
+    try:
+        step, client_token = _due(application_id, ScoringStage.INITIATE, None)
+    except LookupError:
+        log.info("scoring_step_skipped", application_id=application_id, message_id=message_id)
+        return
+    try:
+        if not client_token:
+            raise ScoringEngineUnavailable(NOT_REGISTERED)
+        token = _engine().initiate(step.customer_number, client_token)
+    except (ScoringEngineUnavailable, ScoringClientRejected) as error:
+        _wait_for_engine(step, error.message)
+        return
+    current = runtime.current()
+    with current.unit_of_work() as uow:
+        record_token(uow.session, step, token, current.retry_policy, utcnow())
+        uow.commit()
+
+
+@dramatiq.actor(actor_name=QUERY_ACTOR, queue_name="scoring", max_retries=3)
+def query_external_score(message_id: str, application_id: int, attempt: int) -> None:
+    """Ask for the score; decide on it, or try again after the backoff (FAILED at the end)."""
+    try:
+        step, client_token = _due(application_id, ScoringStage.QUERY, attempt)
+    except LookupError:
+        log.info("scoring_step_skipped", application_id=application_id, message_id=message_id)
+        return
+    try:
+        if not client_token:
+            raise ScoringEngineUnavailable(NOT_REGISTERED)
+        assert step.token is not None
+        report: ScoreReport | None = _engine().query(step.token, client_token)
+    except (ScoringEngineUnavailable, ScoringClientRejected) as error:
+        _wait_for_engine(step, error.message)
+        return
+    current = runtime.current()
+    with current.unit_of_work() as uow:
+        if report is None:
+            record_not_ready(uow.session, step, current.retry_policy, utcnow())
+        else:
+            record_score(uow.session, step, report, utcnow())
+        uow.commit()
+    log.info("scoring_step_done", application_id=application_id, attempt=attempt)
