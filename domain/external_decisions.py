@@ -25,25 +25,23 @@ class ScoringStep:
     application_id: int
     customer_number: str
     stage: ScoringStage
+    step: int
     token: str | None
     queries: int
-    outages: int
 
     @classmethod
     def of(cls, row: ExternalScoring) -> ScoringStep:
         return cls(
-            row.application_id, row.customer_number, row.stage, row.token, row.queries, row.outages
+            row.application_id, row.customer_number, row.stage, row.step, row.token, row.queries
         )
 
 
 def step_due(
-    session: Session, application_id: int, stage: ScoringStage, attempt: int | None = None
+    session: Session, application_id: int, stage: ScoringStage, step: int
 ) -> ScoringStep | None:
-    """The scoring, if it is at `stage` (for a query: about to make query number `attempt`)."""
+    """The scoring, if it is at `stage` and still waiting for the job of step `step`."""
     row = session.get(ExternalScoring, application_id)
-    if row is None or row.stage is not stage:
-        return None
-    if attempt is not None and row.queries != attempt - 1:
+    if row is None or row.stage is not stage or row.step != step:
         return None
     return ScoringStep.of(row)
 

@@ -30,10 +30,10 @@ log = structlog.get_logger(__name__)
 NOT_REGISTERED = "Lendgraph is not registered with the scoring engine (lendgraph scoring register)"
 
 
-def _due(application_id: int, stage: ScoringStage, attempt: int | None) -> tuple[ScoringStep, str]:
-    """The step to take and the client token, or ("", "") when there is nothing to do."""
+def _due(application_id: int, stage: ScoringStage, step_number: int) -> tuple[ScoringStep, str]:
+    """The step to take and the client token; LookupError when this job is stale."""
     with runtime.current().unit_of_work() as uow:
-        step = step_due(uow.session, application_id, stage, attempt)
+        step = step_due(uow.session, application_id, stage, step_number)
         registration = current_registration(uow.session)
         token = registration.client_token if registration is not None else ""
     if step is None:
@@ -57,47 +57,47 @@ def _wait_for_engine(step: ScoringStep, detail: str) -> None:
 
 
 @dramatiq.actor(actor_name=INITIATE_ACTOR, queue_name="scoring", max_retries=3)
-def initiate_external_score(message_id: str, application_id: int) -> None:
+def initiate_external_score(message_id: str, application_id: int, step: int) -> None:
     """Ask the engine to score the applicant; keep the token it returns."""
     try:
-        step, client_token = _due(application_id, ScoringStage.INITIATE, None)
+        due, client_token = _due(application_id, ScoringStage.INITIATE, step)
     except LookupError:
         log.info("scoring_step_skipped", application_id=application_id, message_id=message_id)
         return
     try:
         if not client_token:
             raise ScoringEngineUnavailable(NOT_REGISTERED)
-        token = _engine().initiate(step.customer_number, client_token)
+        token = _engine().initiate(due.customer_number, client_token)
     except (ScoringEngineUnavailable, ScoringClientRejected) as error:
-        _wait_for_engine(step, error.message)
+        _wait_for_engine(due, error.message)
         return
     current = runtime.current()
     with current.unit_of_work() as uow:
-        record_token(uow.session, step, token, current.retry_policy, utcnow())
+        record_token(uow.session, due, token, current.retry_policy, utcnow())
         uow.commit()
 
 
 @dramatiq.actor(actor_name=QUERY_ACTOR, queue_name="scoring", max_retries=3)
-def query_external_score(message_id: str, application_id: int, attempt: int) -> None:
+def query_external_score(message_id: str, application_id: int, step: int) -> None:
     """Ask for the score; decide on it, or try again after the backoff (FAILED at the end)."""
     try:
-        step, client_token = _due(application_id, ScoringStage.QUERY, attempt)
+        due, client_token = _due(application_id, ScoringStage.QUERY, step)
     except LookupError:
         log.info("scoring_step_skipped", application_id=application_id, message_id=message_id)
         return
     try:
         if not client_token:
             raise ScoringEngineUnavailable(NOT_REGISTERED)
-        assert step.token is not None
-        report: ScoreReport | None = _engine().query(step.token, client_token)
+        assert due.token is not None
+        report: ScoreReport | None = _engine().query(due.token, client_token)
     except (ScoringEngineUnavailable, ScoringClientRejected) as error:
-        _wait_for_engine(step, error.message)
+        _wait_for_engine(due, error.message)
         return
     current = runtime.current()
     with current.unit_of_work() as uow:
         if report is None:
-            record_not_ready(uow.session, step, current.retry_policy, utcnow())
+            record_not_ready(uow.session, due, current.retry_policy, utcnow())
         else:
-            record_score(uow.session, step, report, utcnow())
+            record_score(uow.session, due, report, utcnow())
         uow.commit()
-    log.info("scoring_step_done", application_id=application_id, attempt=attempt)
+    log.info("scoring_step_done", application_id=application_id, step=step)

@@ -34,6 +34,7 @@ def upgrade() -> None:
     sa.Column('customer_number', sa.String(length=32), nullable=False),
     sa.Column('stage', sa.Enum('INITIATE', 'QUERY', 'DONE', name='scoring_stage', native_enum=False, length=16), nullable=False),
     sa.Column('token', sa.String(length=500), nullable=True),
+    sa.Column('step', sa.Integer(), nullable=False),
     sa.Column('queries', sa.Integer(), nullable=False),
     sa.Column('outages', sa.Integer(), nullable=False),
     sa.Column('next_at', sa.DateTime(timezone=True), nullable=False),

@@ -36,6 +36,9 @@ class ExternalScoring(SQLModel, table=True):
         sa_type=sa.Enum(ScoringStage, name="scoring_stage", native_enum=False, length=16)
     )
     token: str | None = Field(default=None, max_length=500)
+    # Raised each time a step is queued; a job runs only for the step it was queued for,
+    # so duplicates, redeliveries and superseded jobs change nothing.
+    step: int = 0
     queries: int = 0  # queryScore answers of "not ready" so far
     outages: int = 0  # failures to reach the engine since the last answer
     next_at: datetime = Field(sa_column=timestamp_column())
@@ -66,16 +69,16 @@ class RetryPolicy:
 def schedule_step(session: Session, scoring: ExternalScoring, at: datetime) -> None:
     """Queue the job for the scoring's next step, to run at `at`."""
     scoring.next_at = at
+    scoring.step += 1
     session.add(scoring)
-    if scoring.stage is ScoringStage.INITIATE:
-        emit_job(session, INITIATE_ACTOR, deliver_at=at, application_id=scoring.application_id)
-    elif scoring.stage is ScoringStage.QUERY:
+    actor = INITIATE_ACTOR if scoring.stage is ScoringStage.INITIATE else QUERY_ACTOR
+    if scoring.stage is not ScoringStage.DONE:
         emit_job(
             session,
-            QUERY_ACTOR,
+            actor,
             deliver_at=at,
             application_id=scoring.application_id,
-            attempt=scoring.queries + 1,
+            step=scoring.step,
         )
 
 

@@ -165,7 +165,7 @@ def test_a_pending_scored_application_asks_the_engine_only_after_commit(
     scoring = session.get(ExternalScoring, pending.id)
     assert scoring is not None and scoring.stage is ScoringStage.INITIATE
     jobs = session.exec(select(OutboxMessage).where(OutboxMessage.name == INITIATE_ACTOR)).all()
-    assert [job.payload for job in jobs] == [{"application_id": pending.id}]
+    assert [job.payload for job in jobs] == [{"application_id": pending.id, "step": 1}]
     assert jobs[0].dispatched_at is None
 
 
