@@ -3,32 +3,15 @@ scoring engine decide (it pulls the transactions back from Lendgraph itself)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from sqlmodel import func, select
 
 from domain.customers import Customer
 from domain.ledger import JournalEntry
 from domain.loans import Loan
-from tests.databases import assert_ledger_balances
-from tests.integrations.scoring_world import ScoringWorld, scoring_world
+from tests.integrations.scoring_world import ScoringWorld
 
 APPROVED_CUSTOMER = "234774784"  # score 564, limit 30,000, no exclusion (the reference reply)
 EXCLUDED_CUSTOMER = "366585630"  # four bounced cheques
-
-
-@pytest.fixture(scope="module")
-def world_server(database_url: str) -> Iterator[ScoringWorld]:
-    with scoring_world(database_url) as world:
-        yield world
-
-
-@pytest.fixture
-def world(world_server: ScoringWorld) -> Iterator[ScoringWorld]:
-    world_server.reset()
-    yield world_server
-    assert_ledger_balances(world_server.lendgraph.runtime.engine)
 
 
 def _count(world: ScoringWorld, table: type) -> int:
