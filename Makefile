@@ -15,11 +15,14 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-run: install ## migrate, load demo data once, serve GraphiQL on http://127.0.0.1:8000/graphql
+run: install ## migrate, load demo data once, start the CBS and scoring simulators, serve GraphiQL
 	$(BIN)/lendgraph migrate
 	$(BIN)/lendgraph demo
 	@echo "GraphiQL: http://127.0.0.1:8000/graphql  (Ctrl-C to stop)"
-	$(BIN)/lendgraph serve --host 127.0.0.1 --port 8000
+	@$(BIN)/lendgraph simulate all --cbs-port 8093 --scoring-port 8094 & sims=$$!; \
+	  trap 'kill $$sims 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/lendgraph scoring register --wait 20 && \
+	  $(BIN)/lendgraph serve --host 127.0.0.1 --port 8000
 
 test: install ## the whole suite (PostgreSQL and Redis tests skip locally if absent; fail in CI)
 	$(BIN)/pytest

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
+from domain.application_events import announce_application
 from domain.customers import Customer
 from domain.decisions import Decision, Outcome, schedule_for
 from domain.money import Money
@@ -198,3 +199,4 @@ def _conclude(session: Session, application: LoanApplication, now: datetime) -> 
     product = session.get(LoanProduct, application.product_id)
     assert customer is not None and product is not None
     tell_decision(session, customer, product, application, now)
+    announce_application(session, application, product.code, now)

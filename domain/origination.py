@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import JSON, Field, Session, SQLModel, col, select
 
 from domain.accounts import bank_funds_account, principal_account
+from domain.application_events import announce_application
 from domain.applications import LoanAsk, evaluate
 from domain.customers import Customer
 from domain.decisions import Decision, Outcome
@@ -333,6 +334,7 @@ def _carry_out(
         start_external_scoring(session, application.id, customer.customer_number, now)
     if application.status is not ApplicationStatus.PENDING:
         tell_decision(session, customer, product, application, now)
+    announce_application(session, application, product.code, now)
 
 
 def tell_decision(

@@ -1,4 +1,5 @@
-"""Real-time loan events over graphql-transport-ws: paymentReceived and loanUpdated."""
+"""Real-time events over graphql-transport-ws: paymentReceived, loanUpdated,
+applicationUpdated and notificationReceived."""
 
 from __future__ import annotations
 
@@ -14,13 +15,15 @@ import structlog
 from graphql import GraphQLError
 from strawberry import relay
 
+from domain.application_events import APPLICATION_UPDATED
 from domain.money import Money as DomainMoney
 from domain.notifications import NOTIFICATION_RECEIVED
 from domain.tables import utcnow
 from resolvers import subscriptions as resolvers
 from resolvers.context import SubscriberTooSlow
+from schema.eligibility import DecisionReason
 from schema.info import Info
-from schema.loans import LoanStatus
+from schema.loans import ApplicationStatus, LoanStatus
 from schema.payments import AllocationKind, loan_row_id
 from schema.scalars import Money
 
@@ -134,6 +137,33 @@ class LoanUpdatedEvent(LoanEvent):
         return cls(**_common(payload, audience))
 
 
+@strawberry.type(
+    description="A loan application was stored or its status changed: PENDING while the "
+    "external scoring engine decides, then APPROVED (with its loan), REJECTED or FAILED."
+)
+class ApplicationUpdatedEvent:
+    event_id: str = strawberry.field(description="Unique per event.")
+    application_id: relay.GlobalID = strawberry.field(description="The application's id.")
+    product_code: str = strawberry.field(description="The product applied for.")
+    status: ApplicationStatus = strawberry.field(description="Its status after the change.")
+    loan_id: relay.GlobalID | None = strawberry.field(description="The loan, once approved.")
+    reasons: list[DecisionReason] = strawberry.field(description="Every rule that decided it.")
+    occurred_at: datetime = strawberry.field(description="When it happened.")
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any], _: Any) -> ApplicationUpdatedEvent:
+        loan, reasons = payload.get("loanId"), payload["reasons"]
+        return cls(
+            event_id=str(payload["messageId"]),
+            application_id=relay.GlobalID("LoanApplication", str(payload["applicationId"])),
+            product_code=str(payload["productCode"]),
+            status=ApplicationStatus(payload["status"]),
+            loan_id=relay.GlobalID("Loan", str(loan)) if loan is not None else None,
+            reasons=[DecisionReason(code=r["code"], message=r["message"]) for r in reasons],
+            occurred_at=datetime.fromisoformat(payload["occurredAt"]),
+        )
+
+
 LoanArg = Annotated[
     relay.GlobalID | None,
     strawberry.argument(description="Only this loan; without it, every loan the viewer sees."),
@@ -224,6 +254,19 @@ class Subscription:
     ) -> AsyncGenerator[LoanUpdatedEvent, None]:
         async for payload, audience in _events(info, "loanUpdated", loan_id):
             event = _parsed(LoanUpdatedEvent.from_payload, payload, audience)
+            if event is not None:
+                yield event
+
+    @strawberry.subscription(
+        description="Loan applications as they are stored and decided: a customer's own, "
+        "or everyone's for STAFF (externally scored ones are decided in the background); "
+        "providers receive none."
+    )
+    async def application_updated(
+        self, info: Info
+    ) -> AsyncGenerator[ApplicationUpdatedEvent, None]:
+        async for payload, audience in _events(info, APPLICATION_UPDATED, None):
+            event = _parsed(ApplicationUpdatedEvent.from_payload, payload, audience)
             if event is not None:
                 yield event
 

@@ -3,11 +3,15 @@ scoring engine decide (it pulls the transactions back from Lendgraph itself)."""
 
 from __future__ import annotations
 
+import time
+
+import pytest
 from sqlmodel import func, select
 
 from domain.customers import Customer
 from domain.ledger import JournalEntry
 from domain.loans import Loan
+from tests.api.test_subscriptions import next_message, open_subscription
 from tests.integrations.scoring_world import ScoringWorld
 
 APPROVED_CUSTOMER = "234774784"  # score 564, limit 30,000, no exclusion (the reference reply)
@@ -152,3 +156,39 @@ def test_a_request_made_while_the_engine_is_down_completes_once_it_is_back(
     assert decided["status"] == "APPROVED"
     assert decided["externalScore"]["lastError"] is None
     assert _count(world, JournalEntry) == 1  # one disbursement
+
+
+APPLICATION_EVENTS = (
+    "subscription { applicationUpdated { applicationId productCode status loanId "
+    "reasons { code } } }"
+)
+
+
+def test_each_status_change_reaches_the_customer_live_and_no_one_else(
+    world: ScoringWorld,
+) -> None:
+    world.subscribe(APPROVED_CUSTOMER, username="wanjiru", password="a long password")
+    world.subscribe("318411216", username="otieno", password="a long password")
+    own, other = (
+        world.sign_in("wanjiru", "a long password"),
+        world.sign_in("otieno", "a long password"),
+    )
+    with (
+        open_subscription(world.lendgraph, own, APPLICATION_EVENTS) as mine,
+        open_subscription(world.lendgraph, own, "subscription { loanUpdated { status } }") as loan,
+        open_subscription(world.lendgraph, other, APPLICATION_EVENTS) as theirs,
+    ):
+        time.sleep(0.3)  # the subscriptions are registered with the hub
+        pending = world.apply(None, "1000", "scored-live", token=own)
+
+        first = next_message(mine)["payload"]["data"]["applicationUpdated"]
+        second = next_message(mine)["payload"]["data"]["applicationUpdated"]
+        made = next_message(loan)["payload"]["data"]["loanUpdated"]
+
+        assert first["applicationId"] == pending["id"] and first["status"] == "PENDING"
+        assert first["productCode"] == "SCORED_MICRO" and first["loanId"] is None
+        assert second["status"] == "APPROVED" and second["loanId"] is not None
+        assert [r["code"] for r in second["reasons"]] == ["EXTERNAL_SCORE"]
+        assert made["status"] == "ACTIVE"
+        with pytest.raises(TimeoutError):
+            theirs.recv(timeout=0.5)
