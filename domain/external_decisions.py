@@ -111,6 +111,20 @@ def record_not_ready(
         _conclude(session, application, now)
 
 
+def record_answer(
+    session: Session,
+    step: ScoringStep,
+    report: ScoreReport | None,
+    policy: RetryPolicy,
+    now: datetime,
+) -> None:
+    """What queryScore said: a score decides, "not ready" (None) waits or gives up."""
+    if report is None:
+        record_not_ready(session, step, policy, now)
+    else:
+        record_score(session, step, report, now)
+
+
 def record_score(session: Session, step: ScoringStep, report: ScoreReport, now: datetime) -> None:
     """Store what the engine said and decide: approve when there is no exclusion and the
     amount is within the limit, else reject with every reason (RULES.md §3)."""

@@ -4,29 +4,33 @@ applied only if the scoring is still at the step this job was for."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+from typing import TypeVar
+
 import dramatiq
 import structlog
+from sqlmodel import Session
 
 from domain.external_decisions import (
     ScoringStep,
-    record_not_ready,
+    record_answer,
     record_outage,
-    record_score,
     record_token,
     step_due,
 )
 from domain.scoring.external import (
-    ScoreReport,
     ScoringClientRejected,
     ScoringEngine,
     ScoringEngineUnavailable,
 )
-from domain.scoring.progress import INITIATE_ACTOR, QUERY_ACTOR, ScoringStage
+from domain.scoring.progress import INITIATE_ACTOR, QUERY_ACTOR, RetryPolicy, ScoringStage
 from domain.scoring.registration import current_registration
 from domain.tables import utcnow
 from workers import runtime
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 NOT_REGISTERED = "Lendgraph is not registered with the scoring engine (lendgraph scoring register)"
 
 
@@ -56,48 +60,53 @@ def _wait_for_engine(step: ScoringStep, detail: str) -> None:
         uow.commit()
 
 
-@dramatiq.actor(actor_name=INITIATE_ACTOR, queue_name="scoring", max_retries=3)
-def initiate_external_score(message_id: str, application_id: int, step: int) -> None:
-    """Ask the engine to score the applicant; keep the token it returns."""
+def _take_step(
+    application_id: int,
+    stage: ScoringStage,
+    step: int,
+    ask: Callable[[ScoringEngine, ScoringStep, str], T],
+    record: Callable[[Session, ScoringStep, T, RetryPolicy, datetime], None],
+) -> None:
+    """Call the engine for this step (outside any transaction), then record its answer in
+    one; a stale job does nothing, an outage reschedules the same step."""
     try:
-        due, client_token = _due(application_id, ScoringStage.INITIATE, step)
+        due, client_token = _due(application_id, stage, step)
     except LookupError:
-        log.info("scoring_step_skipped", application_id=application_id, message_id=message_id)
+        log.info("scoring_step_skipped", application_id=application_id, step=step)
         return
     try:
         if not client_token:
             raise ScoringEngineUnavailable(NOT_REGISTERED)
-        token = _engine().initiate(due.customer_number, client_token)
+        answer = ask(_engine(), due, client_token)
     except (ScoringEngineUnavailable, ScoringClientRejected) as error:
         _wait_for_engine(due, error.message)
         return
     current = runtime.current()
     with current.unit_of_work() as uow:
-        record_token(uow.session, due, token, current.retry_policy, utcnow())
+        record(uow.session, due, answer, current.retry_policy, utcnow())
         uow.commit()
+    log.info("scoring_step_done", application_id=application_id, stage=stage.value, step=step)
+
+
+@dramatiq.actor(actor_name=INITIATE_ACTOR, queue_name="scoring", max_retries=3)
+def initiate_external_score(message_id: str, application_id: int, step: int) -> None:
+    """Ask the engine to score the applicant; keep the token it returns."""
+    _take_step(
+        application_id,
+        ScoringStage.INITIATE,
+        step,
+        lambda engine, due, client: engine.initiate(due.customer_number, client),
+        record_token,
+    )
 
 
 @dramatiq.actor(actor_name=QUERY_ACTOR, queue_name="scoring", max_retries=3)
 def query_external_score(message_id: str, application_id: int, step: int) -> None:
     """Ask for the score; decide on it, or try again after the backoff (FAILED at the end)."""
-    try:
-        due, client_token = _due(application_id, ScoringStage.QUERY, step)
-    except LookupError:
-        log.info("scoring_step_skipped", application_id=application_id, message_id=message_id)
-        return
-    try:
-        if not client_token:
-            raise ScoringEngineUnavailable(NOT_REGISTERED)
-        assert due.token is not None
-        report: ScoreReport | None = _engine().query(due.token, client_token)
-    except (ScoringEngineUnavailable, ScoringClientRejected) as error:
-        _wait_for_engine(due, error.message)
-        return
-    current = runtime.current()
-    with current.unit_of_work() as uow:
-        if report is None:
-            record_not_ready(uow.session, due, current.retry_policy, utcnow())
-        else:
-            record_score(uow.session, due, report, utcnow())
-        uow.commit()
-    log.info("scoring_step_done", application_id=application_id, step=step)
+    _take_step(
+        application_id,
+        ScoringStage.QUERY,
+        step,
+        lambda engine, due, client: engine.query(due.token or "", client),
+        record_answer,
+    )
