@@ -34,8 +34,9 @@ def basic_credentials(header: str | None) -> tuple[str, str] | None:
 
 def transactions_endpoint(runtime: Runtime):  # type: ignore[no-untyped-def]
     def read(number: str, credentials: tuple[str, str] | None) -> list[dict[str, object]]:
-        with runtime.session_factory() as session:
-            return transactions_for_engine(session, runtime.core_banking, credentials, number)
+        return transactions_for_engine(
+            runtime.session_factory, runtime.core_banking, credentials, number
+        )
 
     async def endpoint(request: Request) -> Response:
         number = request.path_params["customer_number"]

@@ -95,19 +95,24 @@ def _customer_from(kyc: KycRecord, currency: str, today: datetime) -> Customer:
     return customer
 
 
+def fetch_kyc(core_banking: CoreBanking, form: Subscription) -> KycRecord:
+    """Ask the CBS for the customer's KYC record, complete enough to lend on. Called with no
+    database transaction open, so a slow CBS holds no locks (on SQLite, the write lock)."""
+    kyc = core_banking.customer(_checked(form))
+    missing = _missing(kyc)
+    if missing:
+        raise KycIncomplete(missing)
+    return kyc
+
+
 def subscribe_customer(
-    session: Session, core_banking: CoreBanking, form: Subscription, now: datetime
+    session: Session, form: Subscription, kyc: KycRecord, now: datetime
 ) -> Customer:
-    """Fetch the KYC record and store the customer; nothing is stored if the CBS says no,
-    is down, or answers with a record that lacks names, mobile, birth date or income."""
+    """Store the customer from their KYC record; a number already subscribed is refused."""
     number = _checked(form)
     known = select(Customer.id).where(Customer.customer_number == number)
     if session.exec(known).first() is not None:
         raise CustomerAlreadySubscribed(number)
-    kyc = core_banking.customer(number)
-    missing = _missing(kyc)
-    if missing:
-        raise KycIncomplete(missing)
     customer = _customer_from(kyc, form.currency, now)
     customer.customer_number = number
     refuse_duplicates(session, customer.phone, customer.id_type, customer.national_id)

@@ -2,25 +2,29 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session
-
-from domain.core_banking import CoreBankingUnavailable
+from domain.core_banking import CoreBankingUnavailable, KycRecord
 from domain.customers import Customer
 from domain.errors import DomainError
-from domain.onboarding import Subscription, subscribe_customer
+from domain.onboarding import Subscription, fetch_kyc, subscribe_customer
 from domain.users import Role
 from resolvers.context import RequestContext
-from resolvers.use_case import require_viewer, run_use_case
+from resolvers.use_case import outside_transaction, require_viewer, run_use_case
 
 
 def subscribe(
     context: RequestContext, number: str, username: str | None, password: str | None
 ) -> Customer | DomainError:
-    def use_case(session: Session) -> Customer:
+    form = Subscription(number, context.cbs_currency, username, password)
+
+    def fetch() -> KycRecord:
         require_viewer(context, Role.STAFF)
         if context.core_banking is None:
             raise CoreBankingUnavailable("no core banking system is configured (CBS_URL)")
-        form = Subscription(number, context.cbs_currency, username, password)
-        return subscribe_customer(session, context.core_banking, form, context.now())
+        return fetch_kyc(context.core_banking, form)
 
-    return run_use_case(context, use_case)
+    kyc = outside_transaction(context, fetch)
+    if isinstance(kyc, DomainError):
+        return kyc
+    return run_use_case(
+        context, lambda session: subscribe_customer(session, form, kyc, context.now())
+    )

@@ -3,6 +3,7 @@ transaction records, for the engine's registered HTTP Basic credentials only."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlmodel import Session
@@ -15,19 +16,21 @@ from domain.scoring.registration import engine_may_read
 
 
 def transactions_for_engine(
-    session: Session,
+    open_session: Callable[[], Session],
     core_banking: CoreBanking | None,
     credentials: tuple[str, str] | None,
     customer_number: str,
 ) -> list[dict[str, Any]]:
     """Raises NotAuthenticated (wrong or missing credentials), CustomerNotFound (not one of
-    ours, or unknown to the CBS) or CoreBankingUnavailable."""
+    ours, or unknown to the CBS) or CoreBankingUnavailable. The CBS is called after the
+    session is closed, so a slow CBS holds no database transaction."""
     username, password = credentials or ("", "")
-    allowed = engine_may_read(session, username, password)  # always pays the hash check
-    if credentials is None or not allowed:
-        raise NotAuthenticated()
-    if customer_by_number(session, customer_number) is None:
-        raise CustomerNotFound()
+    with open_session() as session:
+        allowed = engine_may_read(session, username, password)  # always pays the hash check
+        if credentials is None or not allowed:
+            raise NotAuthenticated()
+        if customer_by_number(session, customer_number) is None:
+            raise CustomerNotFound()
     if core_banking is None:
         raise CoreBankingUnavailable("no core banking system is configured (CBS_URL)")
     return core_banking.transactions(customer_number)

@@ -28,6 +28,16 @@ def run_use_case(context: RequestContext, use_case: Callable[[Session], T]) -> T
         return result
 
 
+def outside_transaction(context: RequestContext, call: Callable[[], T]) -> T | DomainError:
+    """Call an outside system (the core banking system) with no transaction open: the
+    operation's read-only one so far is ended first, so a slow answer holds no locks."""
+    context.db.rollback()
+    try:
+        return call()
+    except DomainError as error:
+        return error
+
+
 def require_viewer(context: RequestContext, *roles: Role) -> Viewer:
     """The signed-in viewer, in one of `roles` when any are given."""
     if context.viewer is None:

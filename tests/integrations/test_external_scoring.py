@@ -4,6 +4,7 @@ scoring engine decide (it pulls the transactions back from Lendgraph itself)."""
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlmodel import func, select
@@ -192,3 +193,27 @@ def test_each_status_change_reaches_the_customer_live_and_no_one_else(
         assert made["status"] == "ACTIVE"
         with pytest.raises(TimeoutError):
             theirs.recv(timeout=0.5)
+
+
+REGISTER = """mutation { registerCustomer(input: {firstName: "Asha", lastName: "Rao",
+  phone: "+919800000001", age: 34, monthlyIncome: "50000"}) { __typename } }"""
+
+
+def test_a_slow_cbs_holds_up_no_other_request(world: ScoringWorld) -> None:
+    world.control_cbs(delaySeconds=1.5)
+    finished: list[str] = []
+
+    def subscribe() -> None:
+        world.subscribe(APPROVED_CUSTOMER)
+        finished.append("subscribe")
+
+    with ThreadPoolExecutor(1) as pool:
+        slow = pool.submit(subscribe)
+        time.sleep(0.4)  # the subscription is now waiting for the CBS
+        registered = world.client.execute(REGISTER, token=world.staff_token)
+        finished.append("register")
+        slow.result()
+
+    assert registered.data["registerCustomer"]["__typename"] == "RegisterCustomerSuccess"
+    assert finished == ["register", "subscribe"]  # the write did not wait for the CBS
+    assert _count(world, Customer) == 2
