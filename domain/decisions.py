@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from domain.credit_assessment import CreditAssessment
-from domain.customers import Customer
+from domain.customers import Customer, CustomerStatus
 from domain.money import Money
 from domain.products import (
     BankConfig,
@@ -103,6 +103,8 @@ def _limits(request: LoanRequest, config: BankConfig, decision: Decision) -> Non
         low, high = config.min_amount, config.max_amount
     if not product.active:
         decision.refuse("PRODUCT_CLOSED", f"{product.name} takes no new applications.")
+    if request.customer.status is CustomerStatus.INACTIVE:
+        decision.refuse("CUSTOMER_INACTIVE", "The customer is inactive and may not borrow.")
     if not low <= request.amount <= high:
         decision.refuse("AMOUNT_OUT_OF_RANGE", f"The amount must be between {low} and {high}.")
     providers = product.funding_source is FundingSource.PROVIDERS  # term = BankConfig's
@@ -195,7 +197,8 @@ def decide(
         _by_loan_history(request, assessment, current_emis, decision)
     elif policy is EligibilityPolicy.TRANSACTION_SCORE:
         _by_transactions(request, assessment, decision)
-    elif policy is EligibilityPolicy.EXTERNAL_SCORE:
+    elif policy is EligibilityPolicy.EXTERNAL_SCORE and decision.outcome is Outcome.APPROVED:
+        # only a request within the product's rules is worth the engine's score
         decision.outcome = Outcome.PENDING
         decision.reasons.append(
             Reason("AWAITING_EXTERNAL_SCORE", "The external scoring engine decides this request.")

@@ -329,7 +329,7 @@ def _carry_out(
     """Make the approved loan, or ask the scoring engine; tell the customer once decided."""
     if decision.outcome is Outcome.APPROVED:
         book_approval(session, product, application, decision)
-    elif product.eligibility_policy is EligibilityPolicy.EXTERNAL_SCORE:
+    elif decision.outcome is Outcome.PENDING:  # only the external score is still to come
         assert application.id is not None and customer.customer_number is not None
         start_external_scoring(session, application.id, customer.customer_number, now)
     if application.status is not ApplicationStatus.PENDING:

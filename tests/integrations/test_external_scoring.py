@@ -7,9 +7,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlmodel import func, select
+from sqlmodel import func, select, update
 
-from domain.customers import Customer
+from domain.customers import Customer, CustomerStatus
 from domain.ledger import JournalEntry
 from domain.loans import Loan
 from tests.api.test_subscriptions import next_message, open_subscription
@@ -217,3 +217,31 @@ def test_a_slow_cbs_holds_up_no_other_request(world: ScoringWorld) -> None:
     assert registered.data["registerCustomer"]["__typename"] == "RegisterCustomerSuccess"
     assert finished == ["register", "subscribe"]  # the write did not wait for the CBS
     assert _count(world, Customer) == 2
+
+
+def test_a_request_outside_the_products_rules_is_rejected_without_asking_the_engine(
+    world: ScoringWorld,
+) -> None:
+    world.subscribe(APPROVED_CUSTOMER)
+    initiated = world.engine_state()["initiated"]
+
+    too_small = world.apply(APPROVED_CUSTOMER, "50", "scored-too-small")
+
+    assert too_small["status"] == "REJECTED"
+    decided = world.application(too_small["id"])
+    assert [r["code"] for r in decided["reasons"]] == ["AMOUNT_OUT_OF_RANGE"]
+    assert decided["externalScore"] is None
+    assert world.engine_state()["initiated"] == initiated
+
+
+def test_a_customer_the_bank_marks_inactive_is_refused(world: ScoringWorld) -> None:
+    world.subscribe(APPROVED_CUSTOMER)
+    with world.lendgraph.runtime.session_factory() as session:
+        session.exec(update(Customer).values(status=CustomerStatus.INACTIVE))
+        session.commit()
+
+    refused = world.apply(APPROVED_CUSTOMER, "1000", "scored-inactive")
+
+    assert refused["status"] == "REJECTED"
+    codes = [r["code"] for r in world.application(refused["id"])["reasons"]]
+    assert codes == ["CUSTOMER_INACTIVE"]
