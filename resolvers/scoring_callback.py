@@ -24,10 +24,10 @@ def transactions_for_engine(
     """Raises NotAuthenticated (wrong or missing credentials), CustomerNotFound (not one of
     ours, or unknown to the CBS) or CoreBankingUnavailable. The CBS is called after the
     session is closed, so a slow CBS holds no database transaction."""
-    username, password = credentials or ("", "")
+    if credentials is None:
+        raise NotAuthenticated()
     with open_session() as session:
-        allowed = engine_may_read(session, username, password)  # always pays the hash check
-        if credentials is None or not allowed:
+        if not engine_may_read(session, *credentials):
             raise NotAuthenticated()
         if customer_by_number(session, customer_number) is None:
             raise CustomerNotFound()

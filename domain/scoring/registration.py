@@ -1,16 +1,17 @@
 """Lendgraph's registration with the external scoring engine (RULES.md §3): the client token
 the engine gave us, and the HTTP Basic credentials the engine uses to pull transactions back
-(only their argon2 hash is kept; they are checked in constant time)."""
+(only a salted HMAC-SHA256 of the password is kept; both are compared in constant time)."""
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import Field, Session, SQLModel
 
-from domain.passwords import hash_password, verify_password
 from domain.scoring.external import ScoringEngine
 from domain.tables import timestamp_column
 
@@ -62,7 +63,7 @@ def register_with_engine(
     )
     row.engine_url, row.client_id, row.client_token = engine_url, client.id, client.token
     row.callback_url, row.username, row.registered_at = callback, credentials.username, now
-    row.password_hash = hash_password(credentials.password)
+    row.password_hash = password_digest(credentials.password, secrets.token_hex(16))
     session.add(row)
     session.flush()
     return row
@@ -72,10 +73,25 @@ def current_registration(session: Session) -> ScoringRegistration | None:
     return session.get(ScoringRegistration, SINGLETON)
 
 
+def password_digest(password: str, salt: str) -> str:
+    """`salt$hex`. A fast keyed hash is enough here: the password is a machine secret of 16+
+    random characters (checked in production), not a person's, so it cannot be guessed
+    offline; and a slow hash would let anyone load the server with wrong guesses."""
+    mac = hmac.new(salt.encode(), password.encode(), hashlib.sha256).hexdigest()
+    return f"{salt}${mac}"
+
+
+def _password_matches(stored: str, password: str) -> bool:
+    salt, _, _ = stored.partition("$")
+    return hmac.compare_digest(stored.encode(), password_digest(password, salt).encode())
+
+
 def engine_may_read(session: Session, username: str, password: str) -> bool:
-    """True only for the registered credentials. The password hash is verified even when the
-    username is wrong or nothing is registered, so a wrong guess costs the same time."""
+    """True only for the registered credentials, compared in constant time; the password is
+    checked even when the username is wrong, so neither is learnt from the time taken."""
     row = current_registration(session)
-    name_matches = row is not None and hmac.compare_digest(row.username.encode(), username.encode())
-    password_matches = verify_password(row.password_hash if row else None, password)
-    return name_matches and password_matches
+    stored = row.password_hash if row is not None else password_digest("", "unregistered")
+    name = row.username if row is not None else ""
+    name_matches = hmac.compare_digest(name.encode(), username.encode())
+    password_matches = _password_matches(stored, password)
+    return row is not None and name_matches and password_matches

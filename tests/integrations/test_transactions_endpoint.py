@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -112,22 +111,21 @@ def test_a_cbs_outage_is_reported_as_unavailable(world: ScoringWorld) -> None:
     assert response.status_code == 503
 
 
-def test_the_password_hash_is_checked_even_when_the_username_is_wrong(
+def test_the_password_is_checked_even_when_the_username_is_wrong(
     world: ScoringWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    checked: list[Any] = []
-    real = registration.verify_password
+    checked: list[str] = []
+    real = registration._password_matches
 
-    def spy(password_hash: str | None, password: str) -> bool:
-        checked.append(password_hash)
-        return real(password_hash, password)
+    def spy(stored: str, password: str) -> bool:
+        checked.append(stored)
+        return real(stored, password)
 
-    monkeypatch.setattr(registration, "verify_password", spy)
+    monkeypatch.setattr(registration, "_password_matches", spy)
     with world.lendgraph.runtime.session_factory() as session:
         assert not engine_may_read(session, "someone-else", CALLBACK.password)
         assert engine_may_read(session, CALLBACK.username, CALLBACK.password)
         session.exec(delete(ScoringRegistration))
         assert not engine_may_read(session, CALLBACK.username, CALLBACK.password)
     assert len(checked) == 3  # the same work whatever is wrong
-    stored = checked[0]
-    assert stored is not None and CALLBACK.password not in stored  # kept only as a hash
+    assert CALLBACK.password not in checked[0]  # kept only as a salted HMAC
