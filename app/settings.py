@@ -138,6 +138,7 @@ class Settings(BaseSettings):
             base=timedelta(seconds=self.scoring_retry_base_seconds),
             outage_cap=timedelta(seconds=self.scoring_outage_max_seconds),
             stalled_after=timedelta(seconds=self.scoring_resume_after_seconds),
+            lease=timedelta(seconds=3 * self.scoring_timeout_seconds + 5),
         )
 
     def callback_credentials(self) -> CallbackCredentials:

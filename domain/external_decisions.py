@@ -16,7 +16,13 @@ from domain.money import Money
 from domain.origination import ApplicationStatus, LoanApplication, book_approval, tell_decision
 from domain.products import LoanProduct
 from domain.scoring.external import NO_EXCLUSION, ScoreReport
-from domain.scoring.progress import ExternalScoring, RetryPolicy, ScoringStage, schedule_step
+from domain.scoring.progress import (
+    ExternalScoring,
+    RetryPolicy,
+    ScoringStage,
+    claim_step,
+    schedule_step,
+)
 
 
 @dataclass(frozen=True)
@@ -38,13 +44,18 @@ class ScoringStep:
 
 
 def step_due(
-    session: Session, application_id: int, stage: ScoringStage, step: int
+    session: Session,
+    application_id: int,
+    *,
+    stage: ScoringStage,
+    step: int,
+    policy: RetryPolicy,
+    now: datetime,
 ) -> ScoringStep | None:
-    """The scoring, if it is at `stage` and still waiting for the job of step `step`."""
-    row = session.get(ExternalScoring, application_id)
-    if row is None or row.stage is not stage or row.step != step:
-        return None
-    return ScoringStep.of(row)
+    """Claim the step for this worker: None if the job is stale (the scoring moved on) or
+    another copy of it is already talking to the engine."""
+    row = claim_step(session, application_id, stage=stage, step=step, now=now, lease=policy.lease)
+    return ScoringStep.of(row) if row is not None else None
 
 
 def _still(session: Session, step: ScoringStep) -> ExternalScoring | None:

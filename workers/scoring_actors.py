@@ -36,10 +36,19 @@ NOT_REGISTERED = "Lendgraph is not registered with the scoring engine (lendgraph
 
 def _due(application_id: int, stage: ScoringStage, step_number: int) -> tuple[ScoringStep, str]:
     """The step to take and the client token; LookupError when this job is stale."""
-    with runtime.current().unit_of_work() as uow:
-        step = step_due(uow.session, application_id, stage, step_number)
+    current = runtime.current()
+    with current.unit_of_work() as uow:
+        step = step_due(
+            uow.session,
+            application_id,
+            stage=stage,
+            step=step_number,
+            policy=current.retry_policy,
+            now=utcnow(),
+        )
         registration = current_registration(uow.session)
         token = registration.client_token if registration is not None else ""
+        uow.commit()
     if step is None:
         raise LookupError
     return step, token

@@ -35,6 +35,7 @@ def upgrade() -> None:
     sa.Column('stage', sa.Enum('INITIATE', 'QUERY', 'DONE', name='scoring_stage', native_enum=False, length=16), nullable=False),
     sa.Column('token', sa.String(length=500), nullable=True),
     sa.Column('step', sa.Integer(), nullable=False),
+    sa.Column('leased_until', sa.DateTime(timezone=True), nullable=True),
     sa.Column('queries', sa.Integer(), nullable=False),
     sa.Column('outages', sa.Integer(), nullable=False),
     sa.Column('next_at', sa.DateTime(timezone=True), nullable=False),

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Field, Session, SQLModel, col, or_, select, update
 
 from domain.outbox import emit_job
 from domain.tables import timestamp_column
@@ -39,6 +39,8 @@ class ExternalScoring(SQLModel, table=True):
     # Raised each time a step is queued; a job runs only for the step it was queued for,
     # so duplicates, redeliveries and superseded jobs change nothing.
     step: int = 0
+    # While a worker talks to the engine for this step, no other copy of its job may.
+    leased_until: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
     queries: int = 0  # queryScore answers of "not ready" so far
     outages: int = 0  # failures to reach the engine since the last answer
     next_at: datetime = Field(sa_column=timestamp_column())
@@ -58,6 +60,7 @@ class RetryPolicy:
     base: timedelta = timedelta(seconds=1)
     outage_cap: timedelta = timedelta(seconds=60)
     stalled_after: timedelta = timedelta(seconds=120)
+    lease: timedelta = timedelta(seconds=35)  # longer than one call to the engine may take
 
     def before_query(self, attempt: int) -> timedelta:
         return self.base * int(2 ** (attempt - 1))
@@ -67,19 +70,50 @@ class RetryPolicy:
 
 
 def schedule_step(session: Session, scoring: ExternalScoring, at: datetime) -> None:
-    """Queue the job for the scoring's next step, to run at `at`."""
+    """Move on to the scoring's next step and queue its job, to run at `at`."""
     scoring.next_at = at
     scoring.step += 1
+    scoring.leased_until = None
     session.add(scoring)
+    _queue(session, scoring, at)
+
+
+def _queue(session: Session, scoring: ExternalScoring, at: datetime) -> None:
+    if scoring.stage is ScoringStage.DONE:
+        return
     actor = INITIATE_ACTOR if scoring.stage is ScoringStage.INITIATE else QUERY_ACTOR
-    if scoring.stage is not ScoringStage.DONE:
-        emit_job(
-            session,
-            actor,
-            deliver_at=at,
-            application_id=scoring.application_id,
-            step=scoring.step,
+    emit_job(
+        session, actor, deliver_at=at, application_id=scoring.application_id, step=scoring.step
+    )
+
+
+def claim_step(
+    session: Session,
+    application_id: int,
+    *,
+    stage: ScoringStage,
+    step: int,
+    now: datetime,
+    lease: timedelta,
+) -> ExternalScoring | None:
+    """Take the step for one worker (until `now + lease`), if it is still the scoring's
+    current step and nobody holds it; None for a stale or duplicate job."""
+    claimed = session.exec(
+        update(ExternalScoring)
+        .where(
+            col(ExternalScoring.application_id) == application_id,
+            col(ExternalScoring.stage) == stage,
+            col(ExternalScoring.step) == step,
+            or_(
+                col(ExternalScoring.leased_until).is_(None),
+                col(ExternalScoring.leased_until) < now,
+            ),
         )
+        .values(leased_until=now + lease)
+    )
+    if not claimed.rowcount:
+        return None
+    return session.get(ExternalScoring, application_id, populate_existing=True)
 
 
 def start_external_scoring(
@@ -108,19 +142,25 @@ def scorings_of(session: Session, application_ids: list[int]) -> dict[int, Exter
 
 
 def resume_stalled(session: Session, policy: RetryPolicy, now: datetime, limit: int = 500) -> int:
-    """Queue again every step overdue by `stalled_after` (its message was lost, or the worker
-    died); duplicates are harmless because each step checks the stage it expects."""
+    """Queue again, for the same step, every scoring overdue by `stalled_after` that no
+    worker holds (its message was lost, or its worker died mid-call). A copy of a job that
+    is only slow is harmless: whichever claims the step first takes it."""
     rows = session.exec(
         select(ExternalScoring)
         .where(
             col(ExternalScoring.stage) != ScoringStage.DONE,
             col(ExternalScoring.next_at) < now - policy.stalled_after,
+            or_(
+                col(ExternalScoring.leased_until).is_(None),
+                col(ExternalScoring.leased_until) < now,
+            ),
         )
         .order_by(col(ExternalScoring.next_at))
         .limit(limit)
         .with_for_update(skip_locked=True)
     ).all()
     for scoring in rows:
-        scoring.last_error = "resumed: the step was overdue"
-        schedule_step(session, scoring, now)
+        scoring.next_at = now
+        session.add(scoring)
+        _queue(session, scoring, now)
     return len(rows)

@@ -5,16 +5,25 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, func, select, update
 
+from domain.external_decisions import step_due
 from domain.ledger import JournalEntry
 from domain.loans import Loan
 from domain.notifications import Notification
 from domain.origination import LoanApplication
 from domain.outbox import OutboxMessage
-from domain.scoring.progress import INITIATE_ACTOR, QUERY_ACTOR
+from domain.scoring.progress import (
+    INITIATE_ACTOR,
+    QUERY_ACTOR,
+    ExternalScoring,
+    ScoringStage,
+    resume_stalled,
+)
+from domain.tables import utcnow
 from tests.databases import assert_ledger_balances
 from tests.integrations.scoring_world import ScoringWorld, scoring_world
 from workers.scoring_actors import initiate_external_score, query_external_score
@@ -63,13 +72,16 @@ def _in_threads(times: int, job: object, *args: object) -> None:
 
 def test_redelivered_and_concurrent_scoring_jobs_decide_once(manual: ScoringWorld) -> None:
     application_id = _pending_application(manual, "redelivered-1")
-    initiated = manual.engine_state()["initiated"]
+    before = manual.engine_state()
 
-    initiate_external_score("message-initiate", application_id, 1)
-    initiate_external_score("message-initiate", application_id, 1)  # redelivered
-    assert manual.engine_state()["initiated"] - initiated == 1
+    _in_threads(3, initiate_external_score, "message-initiate", application_id, 1)
+    initiate_external_score("message-initiate", application_id, 1)  # redelivered, later
     _in_threads(4, query_external_score, "message-query", application_id, 2)
     query_external_score("message-query", application_id, 2)  # redelivered, later
+
+    after = manual.engine_state()
+    assert after["initiated"] - before["initiated"] == 1  # the engine scored once
+    assert after["queried"] - before["queried"] == 1
 
     with _session(manual) as session:
         application = session.get(LoanApplication, application_id)
@@ -102,6 +114,43 @@ def test_duplicate_jobs_during_an_outage_reschedule_the_step_once(manual: Scorin
     query_external_score("message-query", application_id, 3)
     query_jobs = col(OutboxMessage.name) == QUERY_ACTOR
     assert _count(manual, OutboxMessage, query_jobs) == 1
+    assert _count(manual, Loan) == 1
+
+
+def test_a_step_whose_worker_died_mid_call_is_resumed_once_its_lease_ends(
+    manual: ScoringWorld,
+) -> None:
+    application_id = _pending_application(manual, "redelivered-4")
+    policy = manual.lendgraph.runtime.settings.retry_policy()
+    with _session(manual) as session:  # a worker claims the step, then dies
+        assert step_due(
+            session,
+            application_id,
+            stage=ScoringStage.INITIATE,
+            step=1,
+            policy=policy,
+            now=utcnow(),
+        )
+        session.commit()
+    initiate_external_score("message-initiate", application_id, 1)  # its copy waits
+    with _session(manual) as session:
+        assert session.get(ExternalScoring, application_id).token is None  # type: ignore[union-attr]
+        assert resume_stalled(session, policy, utcnow()) == 0  # neither overdue nor free yet
+        later = utcnow() + policy.stalled_after + policy.lease
+        assert resume_stalled(session, policy, later) == 1
+        assert resume_stalled(session, policy, later) == 0  # queued again once, not each tick
+        session.commit()
+    with _session(manual) as session:
+        resumed = session.exec(
+            select(OutboxMessage)
+            .where(col(OutboxMessage.name) == INITIATE_ACTOR)
+            .order_by(col(OutboxMessage.created_at).desc())
+        ).first()
+        assert resumed is not None and resumed.payload["step"] == 1  # the same step
+        session.exec(update(ExternalScoring).values(leased_until=utcnow() - timedelta(seconds=1)))
+        session.commit()
+    initiate_external_score(resumed.id, application_id, 1)
+    query_external_score("message-query", application_id, 2)
     assert _count(manual, Loan) == 1
 
 
