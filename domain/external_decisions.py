@@ -95,14 +95,18 @@ def record_token(
 
 
 def record_not_ready(
-    session: Session, step: ScoringStep, policy: RetryPolicy, now: datetime
+    session: Session,
+    step: ScoringStep,
+    policy: RetryPolicy,
+    now: datetime,
+    note: str | None = None,
 ) -> None:
     """One more "not ready": query again after the next backoff, or give up (FAILED)."""
     row = _still(session, step)
     if row is None:
         return
     row.queries += 1
-    row.outages, row.last_error, row.updated_at = 0, None, now
+    row.outages, row.last_error, row.updated_at = 0, note, now
     if row.queries < policy.attempts:
         schedule_step(session, row, now + policy.before_query(row.queries + 1))
         return
@@ -129,8 +133,12 @@ def record_answer(
     policy: RetryPolicy,
     now: datetime,
 ) -> None:
-    """What queryScore said: a score decides, "not ready" (None) waits or gives up."""
-    if report is None:
+    """What queryScore said: a score decides, "not ready" (None) waits or gives up. A score
+    for another customer is no answer for this one (it counts as a try)."""
+    if report is not None and report.customer_number != step.customer_number:
+        note = f"the engine answered with a score for customer {report.customer_number}"
+        record_not_ready(session, step, policy, now, note[:500])
+    elif report is None:
         record_not_ready(session, step, policy, now)
     else:
         record_score(session, step, report, now)

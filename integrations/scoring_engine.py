@@ -141,14 +141,25 @@ def _whole_number(value: object) -> int:
     return int(number)
 
 
+MAX_SCORE = 100_000  # far above any real scale; beyond it the answer is garbage
+MAX_LIMIT = Decimal(10) ** 13
+
+
+def _bounded(value: int | Decimal, high: int | Decimal) -> Any:
+    if not 0 <= value <= high:
+        raise ValueError("out of range")
+    return value
+
+
 def _score_report(answer: dict[str, Any]) -> ScoreReport:
+    """The score; the exclusion reason may be empty or missing (nothing to explain)."""
     try:
         return ScoreReport(
             customer_number=_text(answer["customerNumber"]),
-            score=_whole_number(answer["score"]),
-            limit_amount=_decimal(answer["limitAmount"]),
+            score=_bounded(_whole_number(answer["score"]), MAX_SCORE),
+            limit_amount=_bounded(_decimal(answer["limitAmount"]), MAX_LIMIT),
             exclusion=_text(answer["exclusion"]),
-            exclusion_reason=_text(answer["exclusionReason"]),
+            exclusion_reason=str(answer.get("exclusionReason") or ""),
         )
     except _BAD_FIELD:
         raise ScoringEngineUnavailable("queryScore answered with missing or bad fields") from None

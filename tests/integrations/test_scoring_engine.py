@@ -316,6 +316,14 @@ def test_a_score_body_without_a_score_reads_as_not_ready() -> None:
             ' "exclusion": "x", "exclusionReason": "y"}',
         ),
         (200, "[1, 2]"),
+        (
+            200,
+            '{"score": 1e30, "customerNumber": "1", "limitAmount": 5, "exclusion": "x"}',
+        ),
+        (
+            200,
+            '{"score": 500, "customerNumber": "1", "limitAmount": -5, "exclusion": "x"}',
+        ),
         (500, '{"error": "boom"}'),
         (400, '{"error": "bad"}'),
     ],
@@ -334,3 +342,10 @@ def test_limit_amount_is_parsed_exactly_as_a_decimal() -> None:
     report = answering(200, body).query("t", "client")
 
     assert report is not None and report.limit_amount == Decimal("30000.1")
+
+
+def test_an_empty_or_missing_exclusion_reason_is_an_answer() -> None:
+    body = '{"customerNumber": "1", "score": 564, "limitAmount": 100, "exclusion": "No Exclusion"'
+    for tail in ("}", ', "exclusionReason": ""}', ', "exclusionReason": null}'):
+        report = answering(200, body + tail).query("t", "client")
+        assert report is not None and report.exclusion_reason == ""
