@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlmodel import Session, select
 
@@ -17,6 +17,8 @@ from domain.money import MINOR_UNIT_EXPONENTS, Money
 from domain.users import Role, create_user
 
 CUSTOMER_NUMBER = re.compile(r"^[0-9A-Za-z-]{3,32}$")
+EMAIL_MAX = 254
+ID_MAX = 64
 
 
 class CustomerAlreadySubscribed(DomainError):
@@ -27,14 +29,15 @@ class CustomerAlreadySubscribed(DomainError):
         self.customer_number = customer_number
 
 
-class KycIncomplete(DomainError):
-    """The CBS knows the customer but its record lacks what a loan customer needs."""
+class KycUnusable(DomainError):
+    """The CBS knows the customer, but its record lacks (or garbles) what we lend on."""
 
-    code = "KYC_INCOMPLETE"
+    code = "KYC_UNUSABLE"
 
-    def __init__(self, missing: list[str]) -> None:
-        super().__init__(f"The core banking KYC record lacks: {', '.join(missing)}.")
-        self.missing = missing
+    def __init__(self, problems: list[FieldProblem]) -> None:
+        summary = "; ".join(f"{p.field}: {p.message}" for p in problems)
+        super().__init__(f"The core banking KYC record cannot be used — {summary}")
+        self.problems = problems
 
 
 @dataclass(frozen=True)
@@ -61,26 +64,41 @@ def _checked(form: Subscription) -> str:
     return number
 
 
-def _missing(kyc: KycRecord) -> list[str]:
-    wanted = {
-        "firstName": kyc.first_name,
-        "lastName": kyc.last_name,
-        "mobile": kyc.mobile,
-        "dob": kyc.date_of_birth,
-        "monthlyIncome": kyc.monthly_income if kyc.monthly_income > 0 else None,
-    }
-    return [name for name, value in wanted.items() if not value]
+def _income(kyc: KycRecord, currency: str) -> Money | None:
+    """The monthly income to the minor unit (the CBS sends a double), if it is a number."""
+    if not kyc.monthly_income.is_finite():
+        return None
+    return Money(kyc.monthly_income, currency).rounded()
+
+
+def _problems(kyc: KycRecord, currency: str, today: date) -> list[FieldProblem]:
+    """The registration rules, applied to the bank's record instead of a form."""
+    problems = rules.Problems.new()
+    rules.check_name(problems, "firstName", kyc.first_name or "")
+    rules.check_name(problems, "lastName", kyc.last_name or "")
+    rules.check_phone(problems, rules.normalise_phone(kyc.mobile or ""))
+    rules.check_email(problems, kyc.email)
+    problems.check(kyc.email is None or len(kyc.email) <= EMAIL_MAX, "email", "is too long")
+    problems.check(kyc.date_of_birth is not None, "dob", "is missing")
+    if kyc.date_of_birth is not None:
+        rules.check_age(problems, rules.age_on(kyc.date_of_birth, today))
+    problems.check(len(kyc.id_number or "") <= ID_MAX, "idNumber", f"at most {ID_MAX} characters")
+    income = _income(kyc, currency)
+    problems.check(income is not None, "monthlyIncome", "is not a number")
+    rules.check_income(problems, "monthlyIncome", income)
+    return list(problems.found)
 
 
 def _customer_from(kyc: KycRecord, currency: str, today: datetime) -> Customer:
-    assert kyc.date_of_birth is not None and kyc.mobile is not None
+    income = _income(kyc, currency)
+    assert kyc.date_of_birth is not None and kyc.mobile is not None and income is not None
     id_type = IdType.__members__.get(kyc.id_type or "")
     customer = Customer(
         first_name=kyc.first_name.strip()[:100],
         last_name=kyc.last_name.strip()[:100],
         age=rules.age_on(kyc.date_of_birth, today.date()),
         date_of_birth=kyc.date_of_birth,
-        phone=rules.normalise_phone(kyc.mobile)[:16],
+        phone=rules.normalise_phone(kyc.mobile),
         email=kyc.email,
         id_type=id_type if kyc.id_number else None,
         national_id=kyc.id_number or None,
@@ -91,17 +109,17 @@ def _customer_from(kyc: KycRecord, currency: str, today: datetime) -> Customer:
         approved_limit_minor=0,
         status=CustomerStatus.INACTIVE if kyc.status == "INACTIVE" else CustomerStatus.ACTIVE,
     )
-    customer.set_income(Money(kyc.monthly_income, currency))
+    customer.set_income(income)
     return customer
 
 
-def fetch_kyc(core_banking: CoreBanking, form: Subscription) -> KycRecord:
+def fetch_kyc(core_banking: CoreBanking, form: Subscription, today: date) -> KycRecord:
     """Ask the CBS for the customer's KYC record, complete enough to lend on. Called with no
     database transaction open, so a slow CBS holds no locks (on SQLite, the write lock)."""
     kyc = core_banking.customer(_checked(form))
-    missing = _missing(kyc)
-    if missing:
-        raise KycIncomplete(missing)
+    problems = _problems(kyc, form.currency, today)
+    if problems:
+        raise KycUnusable(problems)
     return kyc
 
 

@@ -20,7 +20,7 @@ def subscribe(
         require_viewer(context, Role.STAFF)
         if context.core_banking is None:
             raise CoreBankingUnavailable("no core banking system is configured (CBS_URL)")
-        return fetch_kyc(context.core_banking, form)
+        return fetch_kyc(context.core_banking, form, context.today())
 
     kyc = outside_transaction(context, fetch)
     if isinstance(kyc, DomainError):

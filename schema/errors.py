@@ -10,7 +10,7 @@ import strawberry
 from domain import errors as domain
 from domain.core_banking import CoreBankingUnavailable, CustomerNotInCoreBanking
 from domain.customers import CustomerNotFound, DuplicateCustomer
-from domain.onboarding import CustomerAlreadySubscribed, KycIncomplete
+from domain.onboarding import CustomerAlreadySubscribed, KycUnusable
 from domain.origination import ApplicationPending, NotACoreBankingCustomer
 from domain.payments import (
     LoanClosed,
@@ -163,9 +163,12 @@ class CoreBankingUnavailableError(Error):
     pass
 
 
-@strawberry.type(description="The core banking KYC record lacks what a loan customer needs.")
-class KycIncompleteError(Error):
-    missing: list[str] = strawberry.field(description="The KYC fields that are empty.")
+@strawberry.type(
+    description="The core banking KYC record lacks, or garbles, what a loan customer needs "
+    "(names, mobile, birth date, income...); nothing was stored."
+)
+class KycUnusableError(Error):
+    fields: list[FieldError] = strawberry.field(description="Each KYC field and what is wrong.")
 
 
 @strawberry.type(description="A customer with this core banking number is already subscribed.")
@@ -235,7 +238,11 @@ _BUILDERS: dict[type[domain.DomainError], Callable[[Any], Error]] = {
         message=e.message, code=e.code, customer_number=e.customer_number
     ),
     CoreBankingUnavailable: _plain(CoreBankingUnavailableError),
-    KycIncomplete: lambda e: KycIncompleteError(message=e.message, code=e.code, missing=e.missing),
+    KycUnusable: lambda e: KycUnusableError(
+        message=e.message,
+        code=e.code,
+        fields=[FieldError(field=p.field, message=p.message) for p in e.problems],
+    ),
     CustomerAlreadySubscribed: lambda e: CustomerAlreadySubscribedError(
         message=e.message, code=e.code, customer_number=e.customer_number
     ),

@@ -14,7 +14,7 @@ from schema.errors import (
     CustomerNotInCoreBankingError,
     DuplicateCustomerError,
     InvalidInputError,
-    KycIncompleteError,
+    KycUnusableError,
     NotAuthenticatedError,
     PermissionDeniedError,
     UsernameTakenError,
@@ -46,7 +46,7 @@ SubscribeCustomerResult = Annotated[
     | InvalidInputError
     | CustomerNotInCoreBankingError
     | CoreBankingUnavailableError
-    | KycIncompleteError
+    | KycUnusableError
     | CustomerAlreadySubscribedError
     | DuplicateCustomerError
     | UsernameTakenError
@@ -63,7 +63,7 @@ class OnboardingMutations:
         "number alone. Names, id, mobile, email, date of birth, status and monthly income "
         "come from the CBS's KYC record (income in CBS_CURRENCY; approved limit 36 × income "
         "to the lakh). Nothing is stored when the CBS does not know the number, cannot be "
-        "reached, or its record lacks names, mobile, birth date or income."
+        "reached, or its record lacks (or garbles) names, mobile, birth date or income."
     )
     def subscribe_customer(
         self,
