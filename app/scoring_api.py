@@ -7,6 +7,7 @@ import base64
 import binascii
 
 import anyio
+import structlog
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -16,6 +17,7 @@ from domain.customers import CustomerNotFound
 from domain.errors import NotAuthenticated
 from resolvers.scoring_callback import transactions_for_engine
 
+log = structlog.get_logger(__name__)
 CHALLENGE = {"WWW-Authenticate": 'Basic realm="lendgraph-scoring", charset="UTF-8"'}
 
 
@@ -48,7 +50,11 @@ def transactions_endpoint(runtime: Runtime):  # type: ignore[no-untyped-def]
         except (CustomerNotFound, CustomerNotInCoreBanking):
             return JSONResponse({"error": "unknown customer"}, status_code=404)
         except CoreBankingUnavailable as error:
-            return JSONResponse({"error": error.message}, status_code=503)
+            log.warning("scoring_transactions_unavailable", detail=error.message)
+            return JSONResponse(
+                {"error": "the core banking system is unavailable; try again later"},
+                status_code=503,
+            )
         return JSONResponse(records)
 
     return endpoint

@@ -120,6 +120,11 @@ class Settings(BaseSettings):
                 f"{MIN_CALLBACK_PASSWORD_LENGTH} characters in production: the scoring engine "
                 "reads customers' transactions with it."
             )
+        if self.cbs_url and self.cbs_password == DEV_CBS_PASSWORD:
+            raise InsecureConfiguration(
+                "CBS_PASSWORD is the simulator's development password; set the core banking "
+                "system's credentials (or unset CBS_URL) in production."
+            )
         if self.is_sqlite and not self.allow_sqlite_in_production:
             raise InsecureConfiguration(
                 "DATABASE_URL points at SQLite; production needs PostgreSQL "

@@ -169,6 +169,7 @@ def main() -> None:
             "LENDGRAPH_ENV": "production",
             "JWT_SECRET": secrets.token_urlsafe(48),
             "SCORING_CALLBACK_PASSWORD": secrets.token_urlsafe(24),
+            "CBS_URL": "",  # no core banking system in this benchmark
             "DATABASE_URL": url,
             "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
             "QUEUE_NAMESPACE": f"bench-{secrets.token_hex(4)}",

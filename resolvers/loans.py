@@ -99,11 +99,15 @@ def applications_page(
     context: RequestContext, wanted: LoanFilter, first: int, after: int | None
 ) -> Page[LoanApplication]:
     page = domain.applications_page(context.db, _scoped(context, wanted), first, after)
-    context.loader(ProductLoader).prime(a.product_id for a in page.items)
-    context.loader(CustomerLoader).prime(a.customer_id for a in page.items)
-    context.loader(LoanLoader).prime(a.loan_id for a in page.items)
-    context.loader(ExternalScoringLoader).prime(a.id for a in page.items)
+    _prime_applications(context, list(page.items))
     return page
+
+
+def _prime_applications(context: RequestContext, applications: list[LoanApplication]) -> None:
+    context.loader(ProductLoader).prime(a.product_id for a in applications)
+    context.loader(CustomerLoader).prime(a.customer_id for a in applications)
+    context.loader(LoanLoader).prime(a.loan_id for a in applications)
+    context.loader(ExternalScoringLoader).prime(a.id for a in applications)
 
 
 def visible_loans(context: RequestContext, ids: list[int]) -> dict[int, Loan]:
@@ -126,6 +130,7 @@ def visible_applications(context: RequestContext, ids: list[int]) -> dict[int, L
     found = domain.by_ids(context.db, LoanApplication, ids)
     if scope.customer_id is not None:
         found = {i: a for i, a in found.items() if a.customer_id == scope.customer_id}
+    _prime_applications(context, list(found.values()))
     return found
 
 

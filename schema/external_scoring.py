@@ -32,7 +32,8 @@ class ExternalScore:
         description="When the next call to the engine is due, while not DONE."
     )
     last_error: str | None = strawberry.field(
-        description="Why the last call did not get through (the engine down or slow)."
+        description="STAFF only: why the last call did not get through (the engine down or "
+        "slow); null for customers."
     )
     score: int | None = strawberry.field(description="The engine's score.")
     limit: Money | None = strawberry.field(description="The most the engine would lend.")
@@ -42,7 +43,7 @@ class ExternalScore:
     exclusion_reason: str | None = strawberry.field(description="Why, in the engine's words.")
 
     @classmethod
-    def from_model(cls, row: ExternalScoring, currency: str) -> ExternalScore:
+    def from_model(cls, row: ExternalScoring, currency: str, staff: bool) -> ExternalScore:
         done = row.stage.value == "DONE"
         limit = (
             None if row.limit_minor is None else DomainMoney.from_minor(row.limit_minor, currency)
@@ -51,7 +52,7 @@ class ExternalScore:
             stage=ScoringStage(row.stage.value),
             attempts=row.queries,
             next_attempt_at=None if done else row.next_at,
-            last_error=row.last_error,
+            last_error=row.last_error if staff else None,
             score=row.score,
             limit=Money.from_domain(limit) if limit is not None else None,
             exclusion=row.exclusion,

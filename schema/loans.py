@@ -327,7 +327,12 @@ class ApplicationNode(relay.Node):
     )
     def external_score(self, info: Info) -> ExternalScore | None:
         row = info.context.loader(ExternalScoringLoader).load(self.application_id)
-        return ExternalScore.from_model(row, self.row.currency) if row is not None else None
+        if row is None:
+            return None
+        viewer = info.context.viewer
+        return ExternalScore.from_model(
+            row, self.row.currency, viewer is not None and viewer.is_staff
+        )
 
     @strawberry.field(description="The loan it became, once approved.")
     def loan(self, info: Info) -> LoanNode | None:

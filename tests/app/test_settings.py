@@ -33,20 +33,29 @@ def test_production_refuses_sqlite_unless_explicitly_allowed() -> None:
             LENDGRAPH_ENV="production",
             JWT_SECRET=STRONG,
             SCORING_CALLBACK_PASSWORD=STRONG,
+            CBS_PASSWORD=STRONG,
         )
     allowed = make_settings(
         "sqlite:///x.db",
         LENDGRAPH_ENV="production",
         JWT_SECRET=STRONG,
         SCORING_CALLBACK_PASSWORD=STRONG,
+        CBS_PASSWORD=STRONG,
         ALLOW_SQLITE_IN_PRODUCTION=True,
     )
     assert allowed.is_production
 
 
-def test_production_refuses_the_development_scoring_password() -> None:
+def test_production_refuses_the_development_scoring_and_cbs_passwords() -> None:
     with pytest.raises(ValidationError, match="SCORING_CALLBACK_PASSWORD"):
         make_settings("postgresql+psycopg2://db/x", LENDGRAPH_ENV="production", JWT_SECRET=STRONG)
+    with pytest.raises(ValidationError, match="CBS_PASSWORD"):
+        make_settings(
+            "postgresql+psycopg2://db/x",
+            LENDGRAPH_ENV="production",
+            JWT_SECRET=STRONG,
+            SCORING_CALLBACK_PASSWORD=STRONG,
+        )
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +65,7 @@ def production_server(sqlite_url: str) -> Iterator[LiveServer]:
         LENDGRAPH_ENV="production",
         JWT_SECRET=STRONG,
         SCORING_CALLBACK_PASSWORD=STRONG,
+        CBS_PASSWORD=STRONG,
         ALLOW_SQLITE_IN_PRODUCTION=True,
     )
     with LiveServer(create_app(settings)) as live:

@@ -14,6 +14,7 @@ from domain.ledger import JournalEntry
 from domain.loans import Loan
 from tests.api.test_subscriptions import next_message, open_subscription
 from tests.integrations.scoring_world import ScoringWorld
+from tests.sql_counter import count_statements
 
 APPROVED_CUSTOMER = "234774784"  # score 564, limit 30,000, no exclusion (the reference reply)
 EXCLUDED_CUSTOMER = "366585630"  # four bounced cheques
@@ -143,13 +144,16 @@ def test_a_request_made_while_the_engine_is_down_completes_once_it_is_back(
     world: ScoringWorld,
 ) -> None:
     world.control_engine(mode="down")
-    world.subscribe(APPROVED_CUSTOMER)
+    world.subscribe(APPROVED_CUSTOMER, username="wanjiru", password="a long password")
+    own = world.sign_in("wanjiru", "a long password")
     pending = world.apply(APPROVED_CUSTOMER, "5000", "scored-outage")
     assert pending["status"] == "PENDING"
     world.decided(pending["id"], timeout=1.0)  # an outage of a second or so
     waiting = world.application(pending["id"])
     assert waiting["status"] == "PENDING"
     assert "HTTP 503" in (waiting["externalScore"]["lastError"] or "")
+    seen_by_customer = world.application(pending["id"], token=own)["externalScore"]
+    assert seen_by_customer["stage"] == "INITIATE" and seen_by_customer["lastError"] is None
 
     world.control_engine(mode="ok")
 
@@ -245,3 +249,29 @@ def test_a_customer_the_bank_marks_inactive_is_refused(world: ScoringWorld) -> N
     assert refused["status"] == "REJECTED"
     codes = [r["code"] for r in world.application(refused["id"])["reasons"]]
     assert codes == ["CUSTOMER_INACTIVE"]
+
+
+APPLICATIONS = """
+query($n: Int!) { applications(first: $n, productCode: "SCORED_MICRO") { edges { node {
+  id status product { code } customer { firstName } loan { number }
+  externalScore { stage score limit { amount } } } } } }
+"""
+
+
+def test_listing_scored_applications_costs_the_same_queries_for_two_or_six(
+    world: ScoringWorld,
+) -> None:
+    numbers = ["500000001", "500000002", "500000003", "500000004", "500000005", APPROVED_CUSTOMER]
+    ids = []
+    for number in numbers:
+        world.subscribe(number)
+        ids.append(world.apply(number, "100", f"scored-many-{number}")["id"])
+    for gid in ids:
+        world.decided(gid)
+    engine = world.lendgraph.runtime.engine
+    counts = []
+    for query, variables in ((APPLICATIONS, {"n": 2}), (APPLICATIONS, {"n": 6})):
+        with count_statements(engine) as counter:
+            world.client.execute(query, variables, world.staff_token)
+        counts.append(counter.count)
+    assert counts[0] == counts[1], counts
