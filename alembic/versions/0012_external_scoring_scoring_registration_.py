@@ -55,6 +55,37 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('deliver_at', sa.DateTime(timezone=True), nullable=True))
 
     # ### end Alembic commands ###
+    _score_what_was_waiting()
+
+
+SCORED = (
+    "a.status = 'PENDING' AND a.product_id IN "
+    "(SELECT id FROM loan_products WHERE eligibility_policy = 'EXTERNAL_SCORE')"
+)
+NEVER_SCORED = (
+    '[{"code": "NOT_A_CORE_BANKING_CUSTOMER", "message": "Stored before external scoring '
+    'existed, for a customer with no core banking number: it cannot be scored. Subscribe the '
+    'customer from the core banking system and apply again."}]'
+)
+
+
+def _score_what_was_waiting() -> None:
+    """Applications left PENDING before this release were never going to be scored: those
+    of core banking customers get a scoring (the scheduler finds it overdue and queues it),
+    the others fail with the reason, so their customers may apply again."""
+    op.execute(
+        "INSERT INTO external_scorings (application_id, customer_number, stage, step, "
+        "queries, outages, next_at, updated_at) "
+        "SELECT a.id, c.customer_number, 'INITIATE', 0, 0, 0, a.created_at, a.created_at "
+        "FROM loan_applications a JOIN customers c ON c.id = a.customer_id "
+        f"WHERE {SCORED} AND c.customer_number IS NOT NULL"
+    )
+    op.execute(
+        f"UPDATE loan_applications SET status = 'FAILED', decided_at = CURRENT_TIMESTAMP, "
+        f"reasons = '{NEVER_SCORED}' "
+        f"WHERE id IN (SELECT a.id FROM loan_applications a WHERE {SCORED} "
+        "AND a.id NOT IN (SELECT application_id FROM external_scorings))"
+    )
 
 
 def downgrade() -> None:
