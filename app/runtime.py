@@ -68,6 +68,7 @@ class Runtime:
                 settings.cbs_username,
                 settings.cbs_password,
                 timeout=settings.cbs_timeout_seconds,
+                paths=(settings.cbs_customer_path, settings.cbs_transactions_path),
             )
             if settings.cbs_url
             else None

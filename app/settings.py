@@ -73,6 +73,8 @@ class Settings(BaseSettings):
 
     public_url: str = Field("http://127.0.0.1:8000", alias="PUBLIC_URL")
     cbs_url: str | None = Field("http://127.0.0.1:8093", alias="CBS_URL")
+    cbs_customer_path: str = Field("/service/customer", alias="CBS_CUSTOMER_PATH")
+    cbs_transactions_path: str = Field("/service/transaction-data", alias="CBS_TRANSACTIONS_PATH")
     cbs_username: str = Field("lendgraph", alias="CBS_USERNAME")
     cbs_password: str = Field(DEV_CBS_PASSWORD, alias="CBS_PASSWORD")
     cbs_timeout_seconds: float = Field(10.0, gt=0, le=120, alias="CBS_TIMEOUT_SECONDS")

@@ -30,13 +30,24 @@ from domain.core_banking import (
 WSDL_DIR = Path(__file__).parent / "wsdl"
 CUSTOMER_BINDING = "{http://credable.io/cbs/customer}CustomerPortSoap11"
 TRANSACTION_BINDING = "{http://credable.io/cbs/transaction}TransactionDataPortSoap11"
+# Where the reference WSDLs put the two services; a bank may put them elsewhere (settings).
+DEFAULT_PATHS = ("/service/customer", "/service/transaction-data")
 
 
 class SoapCoreBanking:
     """Reads the CBS over SOAP 1.1 with a WS-Security UsernameToken (PasswordText)."""
 
-    def __init__(self, base_url: str, username: str, password: str, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        username: str,
+        password: str,
+        timeout: float = 10.0,
+        *,
+        paths: tuple[str, str] = DEFAULT_PATHS,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.paths = dict(zip(("customer", "transaction"), paths, strict=True))
         self.username = username
         self.password = password
         self.timeout = timeout
@@ -75,7 +86,7 @@ class SoapCoreBanking:
         transport = Transport(timeout=self.timeout, operation_timeout=self.timeout)  # type: ignore[no-untyped-call]
         wsse = UsernameToken(self.username, self.password)  # type: ignore[no-untyped-call]
         client = zeep.Client(str(WSDL_DIR / f"{name}.wsdl"), transport=transport, wsse=wsse)  # type: ignore[no-untyped-call]
-        return client.create_service(binding, f"{self.base_url}/service/{name}")  # type: ignore[no-untyped-call]
+        return client.create_service(binding, self.base_url + self.paths[name])  # type: ignore[no-untyped-call]
 
 
 @contextmanager

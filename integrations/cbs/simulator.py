@@ -93,7 +93,8 @@ def create_cbs_simulator(
             *(
                 Route(path, endpoint(service), methods=["GET", "POST"])
                 for service in (customer, transaction)
-                for path in (f"/service/{service.name}", f"/service/{service.name}.wsdl")
+                for base in _paths(service)
+                for path in (base, f"{base}.wsdl")
             ),
         ]
     )
@@ -126,10 +127,19 @@ def _apply_controls(controls: Controls, body: Any) -> str | None:
     return None
 
 
+def _paths(service: Service) -> tuple[str, ...]:
+    """Where the service answers: the reference WSDL's address (transaction-data) and the
+    plain name."""
+    if service.name == "transaction":
+        return ("/service/transaction-data", "/service/transaction")
+    return (f"/service/{service.name}",)
+
+
 def _serve_wsdl(request: Request, service: Service) -> Response:
     if request.url.path.endswith(".wsdl") or "wsdl" in request.query_params:
         tree = etree.fromstring(service.wsdl, SAFE_PARSER)
-        location = f"{request.url.scheme}://{request.url.netloc}/service/{service.name}"
+        path = request.url.path.removesuffix(".wsdl")
+        location = f"{request.url.scheme}://{request.url.netloc}{path}"
         for address in tree.iter(f"{{{WSDL_SOAP}}}address"):
             address.set("location", location)
         return Response(

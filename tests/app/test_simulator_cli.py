@@ -46,7 +46,9 @@ def test_the_cbs_simulator_answers_soap_with_its_five_reference_customers() -> N
         cbs = SoapCoreBanking(url, "lendgraph", "cbs-dev-password", timeout=5)
         assert cbs.customer("234774784").first_name == "Wanjiru"
         assert cbs.customer("500000003").customer_number == "500000003"
-        assert "<wsdl:definitions" in httpx.get(f"{url}/service/transaction?wsdl").text
+        wsdl = httpx.get(f"{url}/service/transaction-data?wsdl").text
+        assert f'location="{url}/service/transaction-data"' in wsdl
+        assert cbs.transactions("234774784")  # at the reference WSDL's address
 
 
 def test_scoring_register_keeps_the_engines_token(tmp_path: Path) -> None:
