@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 CHECK_DB := sqlite:///var/alembic-check.db
 
-.PHONY: install run test check lint format typecheck imports migrations-check schema-check schema bench bench-payments clean
+.PHONY: install run test check lint format typecheck imports migrations-check schema-check schema bench bench-payments bench-scoring clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -61,6 +61,9 @@ bench: install
 
 bench-payments: install ## makePayment over HTTP on PostgreSQL, next to pgbench
 	$(BIN)/python bench/payments.py
+
+bench-scoring: install ## apply -> decided latency of external scoring, against a running `make run`
+	$(BIN)/python bench/scoring.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
