@@ -16,6 +16,8 @@ from app.db import make_engine, make_session_factory
 from app.events import EventHub, make_event_hub
 from app.settings import Settings
 from domain import registry  # noqa: F401 - every table is known before the first query
+from domain.billing.calendar import business_date
+from domain.billing.runs import request_close
 from domain.core_banking import CoreBanking
 from domain.customers import Customer
 from domain.outbox import OutboxMessage, ProcessedMessage, count_pending, emit_job
@@ -84,6 +86,7 @@ class Runtime:
             scoring_engine=scoring_engine,
             core_banking=core_banking,
             retry_policy=settings.retry_policy(),
+            billing_chunk_size=settings.billing_chunk_size,
         )
         worker_runtime.install(jobs)
         return cls(
@@ -107,7 +110,18 @@ class Runtime:
             ("outbox-relay", self.dispatcher.relay, self.settings.outbox_relay_seconds),
             ("purge-sign-in-records", self.purge_sign_in_records, 3600),
             ("resume-external-scoring", self.resume_external_scoring, 30),
+            ("close-business-day", self.close_yesterday, self.settings.billing_check_seconds),
         ]
+
+    def close_yesterday(self) -> int:
+        """The daily close: once a business day is over, close it (and any day skipped)."""
+        with self.session_factory() as session:
+            uow = UnitOfWork(session, self.dispatcher.dispatch)
+            with uow.transaction():
+                yesterday = business_date(session, utcnow()) - timedelta(days=1)
+                runs = request_close(session, yesterday, utcnow())
+                uow.commit()
+        return len(runs)
 
     def resume_external_scoring(self) -> int:
         """Queue again the scoring steps whose job was lost (RULES.md §3: nothing is lost)."""

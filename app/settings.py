@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     scoring_callback_username: str = Field("lendgraph-scoring", alias="SCORING_CALLBACK_USERNAME")
     scoring_callback_password: str = Field(DEV_SCORING_PASSWORD, alias="SCORING_CALLBACK_PASSWORD")
 
+    billing_chunk_size: int = Field(1000, ge=1, le=100_000, alias="BILLING_CHUNK_SIZE")
+    billing_check_seconds: int = Field(3600, ge=10, alias="BILLING_CHECK_SECONDS")
+
     demo_username: str = Field("staff", alias="DEMO_STAFF_USERNAME")
     demo_password: str = Field("lendgraph-demo-staff", alias="DEMO_STAFF_PASSWORD")
 

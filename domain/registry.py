@@ -17,6 +17,9 @@ from domain import (
     sign_in,
     users,
 )
+from domain.billing import accrual as billing_accrual
+from domain.billing import calendar as billing_calendar
+from domain.billing import runs as billing_runs
 from domain.scoring import progress as scoring_progress
 from domain.scoring import registration as scoring_registration
 
@@ -38,4 +41,7 @@ TABLE_MODULES = (
     funding,
     scoring_progress,
     scoring_registration,
+    billing_calendar,
+    billing_runs,
+    billing_accrual,
 )

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import importlib
 
-ACTOR_MODULES: tuple[str, ...] = ("workers.customer_actors", "workers.scoring_actors")
+ACTOR_MODULES: tuple[str, ...] = (
+    "workers.customer_actors",
+    "workers.scoring_actors",
+    "workers.billing_actors",
+)
 
 
 def load_actor_modules(extra: list[str]) -> None:

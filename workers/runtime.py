@@ -22,6 +22,7 @@ class WorkerRuntime:
     scoring_engine: ScoringEngine | None = None
     core_banking: CoreBanking | None = None
     retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
+    billing_chunk_size: int = 1000
 
     @contextmanager
     def unit_of_work(self) -> Iterator[UnitOfWork]:

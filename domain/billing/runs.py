@@ -1,0 +1,295 @@
+"""Close-of-business runs: one per business day, split by loan-id ranges into chunks that
+workers close in parallel, each chunk in its own transaction. Days close in order; a day
+asked for twice is one run; a chunk closed twice (redelivered, or after a crash) changes
+nothing, because every rule it applies is keyed by (loan, day)."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, Session, SQLModel, col, select, update
+
+from domain.billing.accrual import accrue_card_interest
+from domain.billing.calendar import business_date, calendar
+from domain.errors import FieldProblem, InvalidInput
+from domain.loans import Loan, LoanStatus
+from domain.outbox import emit_job
+from domain.pagination import Page, page_by_id
+from domain.tables import timestamp_column
+from domain.upsert import insert_ignoring_conflicts
+
+OPEN_ACTOR = "open_billing_run"
+CHUNK_ACTOR = "close_billing_chunk"
+MAX_CATCH_UP_DAYS = 366
+
+
+class RunStatus(enum.StrEnum):
+    PENDING = "PENDING"  # waiting for the days before it
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"  # some chunks failed; asking for the day again retries them
+
+
+class ChunkStatus(enum.StrEnum):
+    PENDING = "PENDING"
+    DONE = "DONE"
+    FAILED = "FAILED"
+
+
+class BillingRun(SQLModel, table=True):
+    __tablename__ = "billing_runs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    business_date: date = Field(sa_column_kwargs={"unique": True, "nullable": False})
+    status: RunStatus = Field(
+        sa_type=sa.Enum(RunStatus, name="billing_run_status", native_enum=False, length=16)
+    )
+    chunks_total: int = 0
+    chunks_done: int = 0
+    chunks_failed: int = 0
+    loans: int = 0  # loans in the chunks closed so far
+    accruals: int = 0
+    created_at: datetime = Field(sa_column=timestamp_column())
+    started_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    finished_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+
+
+class BillingChunk(SQLModel, table=True):
+    __tablename__ = "billing_chunks"
+    __table_args__ = (sa.UniqueConstraint("run_id", "first_loan_id", name="uq_chunk_range"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="billing_runs.id", index=True)
+    first_loan_id: int
+    last_loan_id: int
+    loans: int
+    status: ChunkStatus = Field(
+        sa_type=sa.Enum(ChunkStatus, name="billing_chunk_status", native_enum=False, length=16)
+    )
+    accruals: int = 0
+    error: str | None = Field(default=None, max_length=1000)
+    finished_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+
+
+@dataclass(frozen=True)
+class ChunkFailure:
+    first_loan_id: int
+    last_loan_id: int
+    error: str
+
+
+def _days(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def _first_open_day(session: Session, closed: date | None, through: date) -> date:
+    """The day after the last one closed; before any day closed, the first day asked for."""
+    if closed is not None:
+        return closed + timedelta(days=1)
+    earliest = session.exec(select(sa.func.min(BillingRun.business_date))).one()
+    if earliest is not None and through < earliest:
+        raise InvalidInput([FieldProblem("asOf", f"not before the first business day {earliest}")])
+    return earliest or through
+
+
+def request_close(session: Session, through: date, now: datetime) -> list[BillingRun]:
+    """Close every business day not yet closed, up to `through`, in order (a skipped day is
+    caught up first). Returns the runs of those days; asking again changes nothing."""
+    today = business_date(session, now)
+    if through > today:
+        raise InvalidInput([FieldProblem("asOf", f"not after the business date {today}")])
+    closed = calendar(session, now).closed_through
+    if closed is not None and through <= closed:
+        return _runs_between(session, through, through)
+    first = _first_open_day(session, closed, through)
+    if (through - first).days >= MAX_CATCH_UP_DAYS:
+        raise InvalidInput([FieldProblem("asOf", f"at most {MAX_CATCH_UP_DAYS} days to catch up")])
+    rows: list[dict[str, Any]] = [
+        {"business_date": day, "status": RunStatus.PENDING, "created_at": now}
+        for day in _days(first, through)
+    ]
+    insert_ignoring_conflicts(session, BillingRun, rows)
+    _retry_failed(session, first, through)
+    _start_next(session, now)
+    return _runs_between(session, first, through)
+
+
+def _runs_between(session: Session, first: date, last: date) -> list[BillingRun]:
+    return list(
+        session.exec(
+            select(BillingRun)
+            .where(col(BillingRun.business_date).between(first, last))
+            .order_by(col(BillingRun.business_date))
+        ).all()
+    )
+
+
+def _retry_failed(session: Session, first: date, last: date) -> None:
+    for run in _runs_between(session, first, last):
+        if run.status is not RunStatus.FAILED:
+            continue
+        chunks = session.exec(
+            select(BillingChunk).where(
+                BillingChunk.run_id == run.id, col(BillingChunk.status) == ChunkStatus.FAILED
+            )
+        ).all()
+        for chunk in chunks:
+            chunk.status, chunk.error = ChunkStatus.PENDING, None
+            session.add(chunk)
+            emit_job(session, CHUNK_ACTOR, chunk_id=chunk.id)
+        run.status, run.chunks_failed, run.finished_at = RunStatus.RUNNING, 0, None
+        session.add(run)
+
+
+def _start_next(session: Session, now: datetime) -> None:
+    """Queue the earliest day waiting, unless a day before it is still being closed."""
+    busy = select(BillingRun.id).where(
+        col(BillingRun.status).in_([RunStatus.RUNNING, RunStatus.FAILED])
+    )
+    if session.exec(busy).first() is not None:
+        return
+    waiting = session.exec(
+        select(BillingRun)
+        .where(col(BillingRun.status) == RunStatus.PENDING)
+        .order_by(col(BillingRun.business_date))
+    ).first()
+    if waiting is not None:
+        emit_job(session, OPEN_ACTOR, run_id=waiting.id)
+
+
+def _ranges(session: Session, size: int) -> list[tuple[int, int, int]]:
+    """(first id, last id, loans) of each chunk of `size` loans still open."""
+    ids = session.exec(
+        select(Loan.id)
+        .where(col(Loan.status).in_([LoanStatus.ACTIVE, LoanStatus.APPROVED]))
+        .order_by(col(Loan.id))
+    ).all()
+    known = [i for i in ids if i is not None]
+    return [
+        (known[start], known[min(start + size, len(known)) - 1], len(known[start : start + size]))
+        for start in range(0, len(known), size)
+    ]
+
+
+def open_run(session: Session, run_id: int, chunk_size: int, now: datetime) -> int:
+    """Split the day into chunks and queue them; how many. Only the earliest day waiting is
+    opened, so days close in order."""
+    run = session.exec(
+        select(BillingRun).where(BillingRun.id == run_id).with_for_update()
+    ).one_or_none()
+    if run is None or run.status is not RunStatus.PENDING:
+        return 0
+    earlier = select(BillingRun.id).where(
+        col(BillingRun.business_date) < run.business_date,
+        col(BillingRun.status) != RunStatus.COMPLETED,
+    )
+    if session.exec(earlier).first() is not None:
+        return 0
+    ranges = _ranges(session, chunk_size)
+    chunks = [
+        BillingChunk(
+            run_id=run_id, first_loan_id=a, last_loan_id=b, loans=n, status=ChunkStatus.PENDING
+        )
+        for a, b, n in ranges
+    ]
+    session.add_all(chunks)
+    run.status, run.started_at, run.chunks_total = RunStatus.RUNNING, now, len(chunks)
+    session.add(run)
+    session.flush()
+    for chunk in chunks:
+        emit_job(session, CHUNK_ACTOR, chunk_id=chunk.id)
+    if not chunks:
+        _finish(session, run, now)
+    return len(chunks)
+
+
+def close_chunk(session: Session, chunk_id: int, now: datetime) -> bool:
+    """Apply the day's rules to the chunk's loans; false if it was closed already."""
+    chunk = session.exec(
+        select(BillingChunk).where(BillingChunk.id == chunk_id).with_for_update()
+    ).one_or_none()
+    if chunk is None or chunk.status is not ChunkStatus.PENDING:
+        return False
+    run = session.get(BillingRun, chunk.run_id)
+    assert run is not None
+    chunk.accruals = accrue_card_interest(
+        session, run.business_date, chunk.first_loan_id, chunk.last_loan_id, run.id
+    )
+    chunk.status, chunk.finished_at = ChunkStatus.DONE, now
+    session.add(chunk)
+    _count(session, chunk, done=1, failed=0, now=now)
+    return True
+
+
+def fail_chunk(session: Session, chunk_id: int, error: str, now: datetime) -> None:
+    """Record why a chunk could not be closed (its own transaction rolled back)."""
+    chunk = session.exec(
+        select(BillingChunk).where(BillingChunk.id == chunk_id).with_for_update()
+    ).one_or_none()
+    if chunk is None or chunk.status is not ChunkStatus.PENDING:
+        return
+    chunk.status, chunk.error, chunk.finished_at = ChunkStatus.FAILED, error[:1000], now
+    session.add(chunk)
+    _count(session, chunk, done=0, failed=1, now=now)
+
+
+def _count(session: Session, chunk: BillingChunk, *, done: int, failed: int, now: datetime) -> None:
+    session.exec(
+        update(BillingRun)
+        .where(col(BillingRun.id) == chunk.run_id)
+        .values(
+            chunks_done=BillingRun.chunks_done + done,
+            chunks_failed=BillingRun.chunks_failed + failed,
+            loans=BillingRun.loans + (chunk.loans if done else 0),
+            accruals=BillingRun.accruals + chunk.accruals,
+        )
+    )
+    run = session.exec(
+        select(BillingRun)
+        .where(BillingRun.id == chunk.run_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    if run.chunks_done + run.chunks_failed == run.chunks_total:
+        _finish(session, run, now)
+
+
+def _finish(session: Session, run: BillingRun, now: datetime) -> None:
+    run.finished_at = now
+    if run.chunks_failed:
+        run.status = RunStatus.FAILED
+        session.add(run)
+        return
+    run.status = RunStatus.COMPLETED
+    session.add(run)
+    books = calendar(session, now, lock=True)
+    if books.closed_through is None or books.closed_through < run.business_date:
+        books.closed_through, books.updated_at = run.business_date, now
+        session.add(books)
+    session.flush()
+    _start_next(session, now)
+
+
+def failures_of(session: Session, run_ids: list[int]) -> dict[int, list[ChunkFailure]]:
+    grouped: dict[int, list[ChunkFailure]] = {i: [] for i in run_ids}
+    if run_ids:
+        for chunk in session.exec(
+            select(BillingChunk)
+            .where(
+                col(BillingChunk.run_id).in_(run_ids),
+                col(BillingChunk.status) == ChunkStatus.FAILED,
+            )
+            .order_by(col(BillingChunk.first_loan_id))
+        ):
+            grouped[chunk.run_id].append(
+                ChunkFailure(chunk.first_loan_id, chunk.last_loan_id, chunk.error or "")
+            )
+    return grouped
+
+
+def runs_page(session: Session, first: int, after: int | None) -> Page[BillingRun]:
+    return page_by_id(session, select(BillingRun), BillingRun.id, first, after)

@@ -1,0 +1,172 @@
+"""The daily close in the domain: card interest accrues daily (RULES.md §4), each business
+day is closed once, in order, chunk by chunk, and closing anything twice changes nothing."""
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlmodel import Session, col, func, select
+
+from domain.billing.accrual import NANO_PER_MINOR, InterestAccrual
+from domain.billing.calendar import BusinessDateFixed, calendar, pin_business_date
+from domain.billing.runs import (
+    BillingChunk,
+    BillingRun,
+    ChunkStatus,
+    RunStatus,
+    close_chunk,
+    fail_chunk,
+    open_run,
+    request_close,
+)
+from domain.errors import InvalidInput
+from domain.loans import Loan, LoanOrigin, LoanStatus
+from domain.outbox import OutboxMessage
+from domain.products import product_by_code
+from tests.domain.test_origination import customer
+
+DISBURSED = date(2026, 11, 1)
+NOW = datetime(2026, 12, 31, 18, 0, tzinfo=UTC)
+
+
+def card_loan(session: Session, number: int, principal: str = "5000", apr: str = "12.5") -> Loan:
+    """A card loan as origination makes it: 12 cycles of 30 days, the last due 15 days on."""
+    owner = session.exec(select(Loan.customer_id)).first() or customer(session).id
+    assert owner is not None
+    product = product_by_code(session, "CREDIT_CARD")
+    loan = Loan(
+        number=number,
+        customer_id=owner,
+        product_id=product.id,
+        currency="INR",
+        principal_minor=int(Decimal(principal) * 100),
+        interest_rate=Decimal(apr),
+        tenure=12,
+        term_unit="MONTH",
+        installment_minor=1,
+        start_date=DISBURSED,
+        end_date=DISBURSED + timedelta(days=12 * 30 + 15),
+        status=LoanStatus.ACTIVE,
+        origin=LoanOrigin.ORIGINATED,
+    )
+    session.add(loan)
+    session.flush()
+    return loan
+
+
+def close_days(session: Session, through: date, chunk_size: int = 2) -> list[BillingRun]:
+    """What the workers do, in one process: open each queued run, close its chunks."""
+    runs = request_close(session, through, NOW)
+    while True:
+        waiting = session.exec(
+            select(BillingRun)
+            .where(col(BillingRun.status) == RunStatus.PENDING)
+            .order_by(col(BillingRun.business_date))
+        ).first()
+        if waiting is None or waiting.id is None:
+            return runs
+        open_run(session, waiting.id, chunk_size, NOW)
+        pending = select(BillingChunk.id).where(col(BillingChunk.status) == ChunkStatus.PENDING)
+        for chunk_id in session.exec(pending).all():
+            assert chunk_id is not None
+            close_chunk(session, chunk_id, NOW)
+
+
+def accrued(session: Session, loan: Loan) -> Decimal:
+    nano = session.exec(
+        select(func.sum(InterestAccrual.amount_nano)).where(InterestAccrual.loan_id == loan.id)
+    ).one()
+    return Decimal(nano or 0) / NANO_PER_MINOR / 100
+
+
+def pin(session: Session, day: date) -> None:
+    pin_business_date(session, day, NOW, allowed=True)
+
+
+def test_a_5000_card_at_12_5_percent_accrues_1_70_a_day_and_51_a_cycle(
+    session: Session,
+) -> None:
+    loan = card_loan(session, 9001)
+    pin(session, DISBURSED + timedelta(days=30))
+    close_days(session, DISBURSED)  # the day of disbursement accrues nothing
+
+    close_days(session, DISBURSED + timedelta(days=1))
+    assert accrued(session, loan) == Decimal("1.70")
+    close_days(session, DISBURSED + timedelta(days=30))  # catches up day by day
+
+    assert accrued(session, loan) == Decimal("51.00")
+    days = session.exec(select(func.count()).select_from(InterestAccrual)).one()
+    assert days == 30
+    assert calendar(session, NOW).closed_through == DISBURSED + timedelta(days=30)
+
+
+def test_closing_a_day_twice_changes_nothing(session: Session) -> None:
+    card_loan(session, 9001)
+    card_loan(session, 9002, "50000", "10.5")
+    pin(session, DISBURSED + timedelta(days=3))
+    first = close_days(session, DISBURSED + timedelta(days=3))
+    rows = session.exec(select(InterestAccrual).order_by(col(InterestAccrual.loan_id))).all()
+    before = [(r.loan_id, r.accrued_on, r.amount_nano) for r in rows]
+    messages = session.exec(select(func.count()).select_from(OutboxMessage)).one()
+
+    again = close_days(session, DISBURSED + timedelta(days=3))
+
+    assert [r.id for r in again] == [first[-1].id]
+    rows = session.exec(select(InterestAccrual).order_by(col(InterestAccrual.loan_id))).all()
+    assert [(r.loan_id, r.accrued_on, r.amount_nano) for r in rows] == before
+    assert session.exec(select(func.count()).select_from(OutboxMessage)).one() == messages
+    # 50,000 at 10.5 %: 0.029 % a day is 14.50 (RULES.md §4: 435.00 a cycle)
+    assert rows[-1].amount_nano == 1450 * NANO_PER_MINOR
+
+
+def test_a_chunk_closed_twice_accrues_once(session: Session) -> None:
+    loan = card_loan(session, 9001)
+    pin(session, DISBURSED + timedelta(days=1))
+    close_days(session, DISBURSED)
+    request_close(session, DISBURSED + timedelta(days=1), NOW)
+    run = session.exec(select(BillingRun).where(col(BillingRun.status) == "PENDING")).one()
+    assert run.id is not None
+    open_run(session, run.id, 10, NOW)
+    chunk = session.exec(select(BillingChunk).where(BillingChunk.run_id == run.id)).one()
+    assert chunk.id is not None
+
+    assert close_chunk(session, chunk.id, NOW) is True
+    assert close_chunk(session, chunk.id, NOW) is False  # redelivered
+
+    assert accrued(session, loan) == Decimal("1.70")
+    assert run.status is RunStatus.COMPLETED and run.chunks_done == 1 and run.loans == 1
+
+
+def test_days_close_in_order_and_a_failed_day_holds_back_the_next(session: Session) -> None:
+    for number in range(9001, 9006):
+        card_loan(session, number)
+    pin(session, DISBURSED + timedelta(days=2))
+    close_days(session, DISBURSED)
+    runs = request_close(session, DISBURSED + timedelta(days=2), NOW)
+    day1, day2 = runs
+    assert day1.id is not None and day2.id is not None
+    assert open_run(session, day2.id, 2, NOW) == 0  # not before day 1
+    assert open_run(session, day1.id, 2, NOW) == 3  # five loans, chunks of two
+    chunks = session.exec(select(BillingChunk).where(BillingChunk.run_id == day1.id)).all()
+    assert [(c.first_loan_id, c.last_loan_id, c.loans) for c in chunks][-1][2] == 1
+    for chunk in chunks[:-1]:
+        assert chunk.id is not None
+        close_chunk(session, chunk.id, NOW)
+    assert chunks[-1].id is not None
+    fail_chunk(session, chunks[-1].id, "OperationalError: the database went away", NOW)
+    assert day1.status is RunStatus.FAILED
+    assert calendar(session, NOW).closed_through == DISBURSED
+
+    close_days(session, DISBURSED + timedelta(days=2))  # asking again retries the failed chunk
+
+    assert (day1.status, day2.status) == (RunStatus.COMPLETED, RunStatus.COMPLETED)
+    assert calendar(session, NOW).closed_through == DISBURSED + timedelta(days=2)
+    assert session.exec(select(func.count()).select_from(InterestAccrual)).one() == 10
+
+
+def test_a_day_after_the_business_date_cannot_be_closed(session: Session) -> None:
+    pin(session, DISBURSED)
+    with pytest.raises(InvalidInput):
+        request_close(session, DISBURSED + timedelta(days=1), NOW)
+    with pytest.raises(BusinessDateFixed):
+        pin_business_date(session, DISBURSED, NOW, allowed=False)
