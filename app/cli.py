@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from app.billing_cli import billing_cli
 from app.import_cli import generate_sample, imports
 from app.scoring_cli import scoring_cli
 from app.settings import get_settings
@@ -27,6 +28,7 @@ cli.add_typer(imports, name="import")
 cli.command("generate-sample")(generate_sample)
 cli.add_typer(simulate, name="simulate")
 cli.add_typer(scoring_cli, name="scoring")
+cli.add_typer(billing_cli, name="billing")
 
 
 def _wait_for_signal() -> None:

@@ -163,6 +163,7 @@ class LendgraphGraphQL(GraphQL[RequestContext, None]):
             client_address=request.client.host if request.client else None,
             core_banking=self.runtime.core_banking,
             cbs_currency=self.runtime.settings.cbs_currency,
+            business_date_settable=not self.runtime.settings.is_production,
         )
         context.extras["token_problem"] = token_problem
         if isinstance(request, WebSocket):

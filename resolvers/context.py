@@ -57,6 +57,7 @@ class RequestContext:
     extras: dict[Any, Any] = field(default_factory=dict)
     core_banking: CoreBanking | None = None  # the bank's CBS, for onboarding (RULES.md §3)
     cbs_currency: str = "KES"
+    business_date_settable: bool = False  # development and tests only, never production
 
     @property
     def db(self) -> Session:

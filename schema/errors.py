@@ -8,6 +8,7 @@ from typing import Any
 import strawberry
 
 from domain import errors as domain
+from domain.billing.calendar import BusinessDateFixed
 from domain.core_banking import CoreBankingUnavailable, CustomerNotInCoreBanking
 from domain.customers import CustomerNotFound, DuplicateCustomer
 from domain.onboarding import CustomerAlreadySubscribed, KycUnusable
@@ -184,6 +185,11 @@ class NotACoreBankingCustomerError(Error):
     pass
 
 
+@strawberry.type(description="The business date follows the clock in production.")
+class BusinessDateFixedError(Error):
+    pass
+
+
 def _invalid_input(error: domain.InvalidInput) -> InvalidInputError:
     return InvalidInputError(
         message=error.message,
@@ -247,6 +253,7 @@ _BUILDERS: dict[type[domain.DomainError], Callable[[Any], Error]] = {
         message=e.message, code=e.code, customer_number=e.customer_number
     ),
     NotACoreBankingCustomer: _plain(NotACoreBankingCustomerError),
+    BusinessDateFixed: _plain(BusinessDateFixedError),
     PaymentMustMatchInstallment: lambda e: PaymentMustMatchInstallmentError(
         message=e.message, code=e.code, expected=Money.from_domain(e.expected)
     ),

@@ -11,6 +11,7 @@ from strawberry.relay.types import GlobalIDValueError
 from resolvers import auth as auth_resolvers
 from resolvers import users as user_resolvers
 from schema.auth import AuthMutations
+from schema.billing import BillingMutations, BillingQueries
 from schema.customer_operations import CustomerMutations, CustomerQueries
 from schema.eligibility import EligibilityQueries
 from schema.imports import ImportQueries
@@ -35,6 +36,7 @@ class Query(
     LoanQueries,
     PaymentQueries,
     ProviderQueries,
+    BillingQueries,
 ):
     @strawberry.field(
         description="Any object by its global id, if the viewer may see it (else null)."
@@ -77,5 +79,6 @@ class Mutation(
     PaymentMutations,
     ProviderMutations,
     NotificationMutations,
+    BillingMutations,
 ):
     pass

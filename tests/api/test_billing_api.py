@@ -1,0 +1,101 @@
+"""The business day and close-of-business runs through the API (RULES.md §4 accrual)."""
+
+import time
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlmodel import select
+
+from domain.billing.accrual import NANO_PER_MINOR, InterestAccrual
+from domain.users import Role
+from tests.domain.test_billing_runs import DISBURSED, card_loan
+from tests.live_server import GraphQLClient, LiveServer
+
+SET_DATE = """mutation($d: Date) { setBusinessDate(input: {date: $d}) {
+  __typename ... on BusinessDay { date pinned closedThrough } ... on Error { code } } }"""
+RUN = """mutation($d: Date!) { runBilling(input: {asOf: $d}) {
+  __typename ... on RunBillingSuccess { runs { id businessDate status } }
+  ... on Error { code message } } }"""
+ONE = """query($id: ID!) { billingRun(id: $id) { businessDate status chunksTotal chunksDone
+  chunksFailed loans accruals durationMs failures { error } } }"""
+RUNS = "{ billingRuns(first: 50) { edges { node { businessDate status accruals } } } }"
+
+
+def _finished(client: GraphQLClient, staff: str, gid: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 30
+    while True:
+        run = client.execute(ONE, {"id": gid}, token=staff).data["billingRun"]
+        if run["status"] in ("COMPLETED", "FAILED") or time.monotonic() > deadline:
+            return run  # type: ignore[no-any-return]
+        time.sleep(0.05)
+
+
+def _accrued(server: LiveServer) -> Decimal:
+    with server.runtime.session_factory() as session:
+        rows = session.exec(select(InterestAccrual)).all()
+        return Decimal(sum(r.amount_nano for r in rows)) / NANO_PER_MINOR / 100
+
+
+def test_staff_close_thirty_simulated_days_of_card_interest(
+    client: GraphQLClient, server: LiveServer, make_user: Any, login: Any
+) -> None:
+    make_user("boss", Role.STAFF)
+    staff = login("boss")["accessToken"]
+    with server.runtime.session_factory() as session:
+        card_loan(session, 9001)
+        session.commit()
+    pinned = client.execute(SET_DATE, {"d": str(DISBURSED)}, token=staff).data["setBusinessDate"]
+    assert pinned == {
+        "__typename": "BusinessDay",
+        "date": str(DISBURSED),
+        "pinned": True,
+        "closedThrough": None,
+    }
+    first = client.execute(RUN, {"d": str(DISBURSED)}, token=staff).data["runBilling"]
+    assert _finished(client, staff, first["runs"][0]["id"])["status"] == "COMPLETED"
+    day_30 = DISBURSED + timedelta(days=30)
+    client.execute(SET_DATE, {"d": str(day_30)}, token=staff)
+
+    caught_up = client.execute(RUN, {"d": str(day_30)}, token=staff).data["runBilling"]["runs"]
+
+    assert [date.fromisoformat(r["businessDate"]) for r in caught_up] == [
+        DISBURSED + timedelta(days=n) for n in range(1, 31)
+    ]
+    last = _finished(client, staff, caught_up[-1]["id"])
+    assert last["status"] == "COMPLETED" and last["accruals"] == 1 and last["failures"] == []
+    assert _accrued(server) == Decimal("51.00")  # RULES.md §4: the first cycle's interest
+    listed = client.execute(RUNS, token=staff).data["billingRuns"]["edges"]
+    assert [e["node"]["status"] for e in listed] == ["COMPLETED"] * 31
+    again = client.execute(RUN, {"d": str(day_30)}, token=staff).data["runBilling"]["runs"]
+    assert [r["id"] for r in again] == [caught_up[-1]["id"]]
+    assert _accrued(server) == Decimal("51.00")
+    day = client.execute("{ businessDay { date closedThrough } }", token=staff).data
+    assert day["businessDay"] == {"date": str(day_30), "closedThrough": str(day_30)}
+
+
+def test_only_staff_run_billing_and_see_runs(
+    client: GraphQLClient, make_user: Any, login: Any
+) -> None:
+    make_user("asha")
+    asha = login("asha")["accessToken"]
+    refused = client.execute(RUN, {"d": str(DISBURSED)}, token=asha).data["runBilling"]
+    assert refused["code"] == "PERMISSION_DENIED"
+    assert client.execute(SET_DATE, {"d": None}, token=asha).data["setBusinessDate"]["code"] == (
+        "PERMISSION_DENIED"
+    )
+    hidden = client.execute(RUNS, token=asha)
+    assert hidden.errors and hidden.errors[0]["extensions"]["code"] == "PERMISSION_DENIED"
+    assert client.execute("{ businessDay { date } }").data["businessDay"] is None
+    assert client.execute("{ businessDay { date } }", token=asha).data["businessDay"]["date"]
+
+
+def test_a_day_after_the_business_date_is_refused(
+    client: GraphQLClient, make_user: Any, login: Any
+) -> None:
+    make_user("boss", Role.STAFF)
+    staff = login("boss")["accessToken"]
+    client.execute(SET_DATE, {"d": str(DISBURSED)}, token=staff)
+    later = str(DISBURSED + timedelta(days=1))
+    refused = client.execute(RUN, {"d": later}, token=staff).data["runBilling"]
+    assert refused["code"] == "INVALID_INPUT" and "business date" in refused["message"]
