@@ -18,6 +18,7 @@ from domain import (
     users,
 )
 from domain.billing import accrual as billing_accrual
+from domain.billing import bills as billing_bills
 from domain.billing import calendar as billing_calendar
 from domain.billing import runs as billing_runs
 from domain.scoring import progress as scoring_progress
@@ -44,4 +45,5 @@ TABLE_MODULES = (
     billing_calendar,
     billing_runs,
     billing_accrual,
+    billing_bills,
 )

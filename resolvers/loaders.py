@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from domain.billing.bills import bills_of
 from domain.credit_assessment import CreditAssessment, assess_customers
 from domain.customers import Customer
 from domain.funding import loan_totals
@@ -94,6 +95,7 @@ class LoanLoader(KeyedLoader):
         found = by_ids(self._context.db, Loan, ids)
         self._context.loader(ScheduleLoader).prime(found)
         self._context.loader(PaymentsLoader).prime(found)
+        self._context.loader(BillsLoader).prime(found)
         self._context.loader(ProductLoader).prime(loan.product_id for loan in found.values())
         self._context.loader(CustomerLoader).prime(loan.customer_id for loan in found.values())
         return found
@@ -137,3 +139,10 @@ class ExternalScoringLoader(KeyedLoader):
 
     def fetch(self, ids: list[int]) -> dict[int, Any]:
         return scorings_of(self._context.db, ids)
+
+
+class BillsLoader(KeyedLoader):
+    """Every credit-card bill of each loan, oldest first."""
+
+    def fetch(self, ids: list[int]) -> dict[int, Any]:
+        return bills_of(self._context.db, ids)

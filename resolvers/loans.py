@@ -18,6 +18,7 @@ from domain.pagination import Page
 from domain.users import Role
 from resolvers.context import RequestContext
 from resolvers.loaders import (
+    BillsLoader,
     CustomerLoader,
     ExternalScoringLoader,
     LoanLoader,
@@ -83,6 +84,7 @@ def _prime_loans(context: RequestContext, loans: list[Loan]) -> None:
     context.loader(LoanLoader).known(loans)
     context.loader(ScheduleLoader).prime(loan.id for loan in loans)
     context.loader(PaymentsLoader).prime(loan.id for loan in loans)
+    context.loader(BillsLoader).prime(loan.id for loan in loans)
     context.loader(ProductLoader).prime(loan.product_id for loan in loans)
     context.loader(CustomerLoader).prime(loan.customer_id for loan in loans)
 

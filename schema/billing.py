@@ -65,7 +65,8 @@ class BillingFailure:
 
 @strawberry.type(
     name="BillingRun",
-    description="The close of one business day: card interest accrued for the day, split by "
+    description="The close of one business day: card interest accrued and card bills issued for "
+    "the day, split by "
     "loan-id ranges into chunks that workers close in parallel, each in its own transaction.",
 )
 class BillingRunNode(relay.Node):
@@ -78,6 +79,7 @@ class BillingRunNode(relay.Node):
     chunks_failed: int = strawberry.field(description="Chunks that failed.")
     loans: int = strawberry.field(description="Loans in the chunks closed so far.")
     accruals: int = strawberry.field(description="Daily interest accruals booked.")
+    bills: int = strawberry.field(description="Credit-card bills issued.")
     created_at: dt.datetime = strawberry.field(description="When the day was asked to close.")
     started_at: dt.datetime | None = strawberry.field(description="When its chunks were queued.")
     finished_at: dt.datetime | None = strawberry.field(description="When its last chunk ended.")
@@ -95,6 +97,7 @@ class BillingRunNode(relay.Node):
             chunks_failed=row.chunks_failed,
             loans=row.loans,
             accruals=row.accruals,
+            bills=row.bills,
             created_at=row.created_at,
             started_at=row.started_at,
             finished_at=row.finished_at,
@@ -194,8 +197,9 @@ class BillingQueries:
 class BillingMutations:
     @strawberry.mutation(
         description="STAFF: close business days through `asOf`: card interest accrues for "
-        "each day, by workers in parallel. Idempotent per (loan, day): a day closed twice "
-        "changes nothing, and asking again for a day that failed retries its failed chunks. "
+        "each day and card bills are issued on their billing dates, by workers in parallel. "
+        "Idempotent per (loan, day): a day closed twice changes nothing, and asking again "
+        "for a day that failed retries its failed chunks. "
         "Follow progress with billingRun(id) or billingRuns."
     )
     def run_billing(

@@ -20,12 +20,14 @@ from domain.products import RepaymentStyle
 from resolvers import loans as resolvers
 from resolvers import payments as payment_resolvers
 from resolvers.loaders import (
+    BillsLoader,
     CustomerLoader,
     ExternalScoringLoader,
     LoanLoader,
     ProductLoader,
     ScheduleLoader,
 )
+from schema.bills import Bill
 from schema.customers import CustomerNode
 from schema.eligibility import DecisionReason
 from schema.errors import (
@@ -249,6 +251,20 @@ class LoanNode(relay.Node):
     def next_due(self, info: Info) -> LoanInstallment | None:
         unpaid = self._unpaid(info)
         return LoanInstallment.from_row(unpaid[0], self.row.currency) if unpaid else None
+
+    @strawberry.field(
+        description="Credit-card loans: the bills issued by the daily close, oldest first "
+        "(other products have none)."
+    )
+    def bills(
+        self, info: Info, first: PageSize = 20, after: AfterCursor = None
+    ) -> Connection[Bill]:
+        rows = info.context.loader(BillsLoader).load(self.loan_id)
+        page = page_of_loaded(rows, first, decode_cursor(after), lambda b: b.id)
+        currency = self.row.currency
+        return Connection[Bill].from_page(
+            page, lambda b: Bill.from_model(b, currency), lambda b: b.id
+        )
 
     @strawberry.field(description="Payments on this loan, oldest first, each with its allocation.")
     def payments(

@@ -1,8 +1,8 @@
-"""business calendar, billing runs and chunks, interest accruals
+"""business calendar, billing runs and chunks, interest accruals, card bills
 
 Revision ID: 0013
 Revises: 0012
-Create Date: 2026-12-02 14:17:21.563617
+Create Date: 2026-12-02 14:21:42.071500
 """
 from collections.abc import Sequence
 
@@ -27,6 +27,7 @@ def upgrade() -> None:
     sa.Column('chunks_failed', sa.Integer(), nullable=False),
     sa.Column('loans', sa.Integer(), nullable=False),
     sa.Column('accruals', sa.Integer(), nullable=False),
+    sa.Column('bills', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('started_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
@@ -48,6 +49,7 @@ def upgrade() -> None:
     sa.Column('loans', sa.Integer(), nullable=False),
     sa.Column('status', sa.Enum('PENDING', 'DONE', 'FAILED', name='billing_chunk_status', native_enum=False, length=16), nullable=False),
     sa.Column('accruals', sa.Integer(), nullable=False),
+    sa.Column('bills', sa.Integer(), nullable=False),
     sa.Column('error', sa.String(length=1000), nullable=True),
     sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['run_id'], ['billing_runs.id'], name=op.f('fk_billing_chunks_run_id_billing_runs')),
@@ -56,6 +58,29 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('billing_chunks', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_billing_chunks_run_id'), ['run_id'], unique=False)
+
+    op.create_table('card_bills',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('loan_id', sa.Integer(), nullable=False),
+    sa.Column('number', sa.Integer(), nullable=False),
+    sa.Column('billing_date', sa.Date(), nullable=False),
+    sa.Column('due_date', sa.Date(), nullable=False),
+    sa.Column('principal_minor', sa.BigInteger(), nullable=False),
+    sa.Column('interest_minor', sa.BigInteger(), nullable=False),
+    sa.Column('past_due_minor', sa.BigInteger(), nullable=False),
+    sa.Column('minimum_due_minor', sa.BigInteger(), nullable=False),
+    sa.Column('balance_minor', sa.BigInteger(), nullable=False),
+    sa.Column('paid_minor', sa.BigInteger(), nullable=False),
+    sa.Column('final', sa.Boolean(), nullable=False),
+    sa.Column('run_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['loan_id'], ['loans.id'], name=op.f('fk_card_bills_loan_id_loans')),
+    sa.ForeignKeyConstraint(['run_id'], ['billing_runs.id'], name=op.f('fk_card_bills_run_id_billing_runs')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_card_bills')),
+    sa.UniqueConstraint('loan_id', 'number', name='uq_card_bill_cycle')
+    )
+    with op.batch_alter_table('card_bills', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_card_bills_loan_id'), ['loan_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_card_bills_run_id'), ['run_id'], unique=False)
 
     op.create_table('interest_accruals',
     sa.Column('loan_id', sa.Integer(), nullable=False),
@@ -80,6 +105,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_interest_accruals_run_id'))
 
     op.drop_table('interest_accruals')
+    with op.batch_alter_table('card_bills', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_card_bills_run_id'))
+        batch_op.drop_index(batch_op.f('ix_card_bills_loan_id'))
+
+    op.drop_table('card_bills')
     with op.batch_alter_table('billing_chunks', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_billing_chunks_run_id'))
 

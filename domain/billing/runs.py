@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, Session, SQLModel, col, select, update
 
 from domain.billing.accrual import accrue_card_interest
+from domain.billing.bills import issue_bills
 from domain.billing.calendar import business_date, calendar
 from domain.errors import FieldProblem, InvalidInput
 from domain.loans import Loan, LoanStatus
@@ -53,6 +54,7 @@ class BillingRun(SQLModel, table=True):
     chunks_failed: int = 0
     loans: int = 0  # loans in the chunks closed so far
     accruals: int = 0
+    bills: int = 0
     created_at: datetime = Field(sa_column=timestamp_column())
     started_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
     finished_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
@@ -71,6 +73,7 @@ class BillingChunk(SQLModel, table=True):
         sa_type=sa.Enum(ChunkStatus, name="billing_chunk_status", native_enum=False, length=16)
     )
     accruals: int = 0
+    bills: int = 0
     error: str | None = Field(default=None, max_length=1000)
     finished_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
 
@@ -216,9 +219,9 @@ def close_chunk(session: Session, chunk_id: int, now: datetime) -> bool:
         return False
     run = session.get(BillingRun, chunk.run_id)
     assert run is not None
-    chunk.accruals = accrue_card_interest(
-        session, run.business_date, chunk.first_loan_id, chunk.last_loan_id, run.id
-    )
+    span = (run.business_date, chunk.first_loan_id, chunk.last_loan_id, run.id)
+    chunk.accruals = accrue_card_interest(session, *span)
+    chunk.bills = issue_bills(session, *span)
     chunk.status, chunk.finished_at = ChunkStatus.DONE, now
     session.add(chunk)
     _count(session, chunk, done=1, failed=0, now=now)
@@ -246,6 +249,7 @@ def _count(session: Session, chunk: BillingChunk, *, done: int, failed: int, now
             chunks_failed=BillingRun.chunks_failed + failed,
             loans=BillingRun.loans + (chunk.loans if done else 0),
             accruals=BillingRun.accruals + chunk.accruals,
+            bills=BillingRun.bills + chunk.bills,
         )
     )
     run = session.exec(

@@ -20,6 +20,8 @@ RUN = """mutation($d: Date!) { runBilling(input: {asOf: $d}) {
 ONE = """query($id: ID!) { billingRun(id: $id) { businessDate status chunksTotal chunksDone
   chunksFailed loans accruals durationMs failures { error } } }"""
 RUNS = "{ billingRuns(first: 50) { edges { node { businessDate status accruals } } } }"
+BILLS = """{ loans(first: 5) { edges { node { bills { edges { node { number billingDate dueDate
+  interest { amount } principal { amount } pastDue { amount } minimumDue { amount } } } } } } } }"""
 
 
 def _finished(client: GraphQLClient, staff: str, gid: str) -> dict[str, Any]:
@@ -70,6 +72,18 @@ def test_staff_close_thirty_simulated_days_of_card_interest(
     again = client.execute(RUN, {"d": str(day_30)}, token=staff).data["runBilling"]["runs"]
     assert [r["id"] for r in again] == [caught_up[-1]["id"]]
     assert _accrued(server) == Decimal("51.00")
+    bills = client.execute(BILLS, token=staff).data["loans"]["edges"][0]["node"]["bills"]
+    assert [b["node"] for b in bills["edges"]] == [
+        {
+            "number": 1,
+            "billingDate": str(day_30),
+            "dueDate": str(day_30 + timedelta(days=15)),
+            "interest": {"amount": "51.00"},
+            "principal": {"amount": "150.00"},
+            "pastDue": {"amount": "0.00"},
+            "minimumDue": {"amount": "201.00"},
+        }
+    ]
     day = client.execute("{ businessDay { date closedThrough } }", token=staff).data
     assert day["businessDay"] == {"date": str(day_30), "closedThrough": str(day_30)}
 

@@ -8,6 +8,7 @@ import pytest
 from sqlmodel import Session, col, func, select
 
 from domain.billing.accrual import NANO_PER_MINOR, InterestAccrual
+from domain.billing.bills import CardBill
 from domain.billing.calendar import BusinessDateFixed, calendar, pin_business_date
 from domain.billing.runs import (
     BillingChunk,
@@ -20,6 +21,7 @@ from domain.billing.runs import (
     request_close,
 )
 from domain.errors import InvalidInput
+from domain.ledger import LedgerAccount, verify_ledger
 from domain.loans import Loan, LoanOrigin, LoanStatus
 from domain.outbox import OutboxMessage
 from domain.products import product_by_code
@@ -170,3 +172,52 @@ def test_a_day_after_the_business_date_cannot_be_closed(session: Session) -> Non
         request_close(session, DISBURSED + timedelta(days=1), NOW)
     with pytest.raises(BusinessDateFixed):
         pin_business_date(session, DISBURSED, NOW, allowed=False)
+
+
+def bills_of(session: Session, loan: Loan) -> list[CardBill]:
+    return list(
+        session.exec(
+            select(CardBill).where(CardBill.loan_id == loan.id).order_by(col(CardBill.number))
+        ).all()
+    )
+
+
+def test_the_first_bill_of_5000_at_12_5_percent_asks_201(session: Session) -> None:
+    loan = card_loan(session, 9001)
+    billing_date = DISBURSED + timedelta(days=30)
+    pin(session, billing_date)
+    close_days(session, DISBURSED)
+
+    close_days(session, billing_date)
+
+    (bill,) = bills_of(session, loan)
+    assert (bill.number, bill.billing_date, bill.due_date) == (
+        1,
+        billing_date,
+        billing_date + timedelta(days=15),
+    )
+    assert (bill.interest_minor, bill.principal_minor, bill.past_due_minor) == (5100, 15000, 0)
+    assert bill.minimum_due_minor == 20100 and not bill.final
+    assert verify_ledger(session) == []
+    receivable = session.exec(
+        select(LedgerAccount).where(LedgerAccount.code == "loan:9001:interest")
+    ).one()
+    assert receivable.balance_minor == 5100  # the cycle's interest, booked as billed
+
+
+def test_an_unpaid_minimum_is_carried_as_past_due_and_the_final_bill_asks_everything(
+    session: Session,
+) -> None:
+    loan = card_loan(session, 9001)
+    pin(session, DISBURSED + timedelta(days=360))
+    close_days(session, DISBURSED)
+
+    close_days(session, DISBURSED + timedelta(days=360))
+
+    bills = bills_of(session, loan)
+    assert [b.number for b in bills] == list(range(1, 13))
+    assert bills[1].past_due_minor == bills[0].minimum_due_minor == 20100
+    assert bills[1].minimum_due_minor == 20100 + 20100  # same principal, same interest
+    assert bills[-1].final and bills[-1].principal_minor == 500000  # everything owed
+    assert bills[-1].interest_minor == 5100
+    assert verify_ledger(session) == []

@@ -1,0 +1,229 @@
+"""Credit-card bills (RULES.md §4): every 30 days from disbursement a bill asks for 3 % of the
+principal balance plus the cycle's accrued interest, rounded once, plus any earlier minimum
+left unpaid (past due), due 15 days later; the term's final bill asks for everything owed.
+A bill's interest is booked as earned (the loan's interest receivable against interest
+income) when the bill is issued. One bill per (loan, cycle): issuing twice changes nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlmodel import Field, Session, SQLModel, col, func, select
+
+from domain.accounts import interest_income_account
+from domain.billing.accrual import GRACE, NANO_PER_MINOR, InterestAccrual
+from domain.ledger import AccountKind, AccountSpec, Leg, credit, debit, open_accounts, post
+from domain.loans import Loan, LoanStatus
+from domain.money import MINOR_UNIT_EXPONENTS, Money
+from domain.origination import ScheduledDue
+from domain.products import LoanProduct, RepaymentStyle
+from domain.upsert import insert_ignoring_conflicts
+
+CYCLE = timedelta(days=30)
+MINIMUM_PRINCIPAL_SHARE = Decimal("0.03")
+
+
+class CardBill(SQLModel, table=True):
+    __tablename__ = "card_bills"
+    __table_args__ = (sa.UniqueConstraint("loan_id", "number", name="uq_card_bill_cycle"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    loan_id: int = Field(foreign_key="loans.id", index=True)
+    number: int  # the billing cycle, 1 to the loan's tenure
+    billing_date: date
+    due_date: date
+    principal_minor: int = Field(sa_type=sa.BigInteger)  # the principal part asked for
+    interest_minor: int = Field(sa_type=sa.BigInteger)  # the cycle's interest
+    past_due_minor: int = Field(sa_type=sa.BigInteger)  # earlier minimums left unpaid
+    minimum_due_minor: int = Field(sa_type=sa.BigInteger)  # all three together
+    balance_minor: int = Field(sa_type=sa.BigInteger)  # principal balance when billed
+    paid_minor: int = Field(default=0, sa_type=sa.BigInteger)
+    final: bool = False
+    run_id: int | None = Field(default=None, foreign_key="billing_runs.id", index=True)
+
+
+@dataclass(frozen=True)
+class _Due:
+    loan: Loan
+    number: int
+
+
+def interest_receivable_account(loan: Loan) -> AccountSpec:
+    return AccountSpec(
+        f"loan:{loan.number}:interest",
+        f"Loan {loan.number} interest billed",
+        AccountKind.ASSET,
+        loan.currency,
+        non_negative=True,
+    )
+
+
+def _due_today(session: Session, day: date, first_id: int, last_id: int) -> list[_Due]:
+    loans = session.exec(
+        select(Loan)
+        .join(LoanProduct, col(LoanProduct.id) == col(Loan.product_id))
+        .where(
+            col(LoanProduct.repayment_style) == RepaymentStyle.REVOLVING,
+            col(Loan.status) == LoanStatus.ACTIVE,
+            col(Loan.id).between(first_id, last_id),
+            col(Loan.start_date) < day,
+            col(Loan.end_date) >= day + GRACE,
+        )
+    ).all()
+    due = []
+    for loan in loans:
+        days = (day - loan.start_date).days
+        if days % CYCLE.days == 0 and 1 <= days // CYCLE.days <= loan.tenure:
+            due.append(_Due(loan, days // CYCLE.days))
+    return due
+
+
+def _sums(session: Session, statement: object) -> dict[int, int]:
+    return {int(k): int(v or 0) for k, v in session.exec(statement).all()}  # type: ignore[call-overload]
+
+
+def _cycle_interest_nano(session: Session, ids: list[int], day: date) -> dict[int, int]:
+    return _sums(
+        session,
+        select(InterestAccrual.loan_id, func.sum(InterestAccrual.amount_nano))
+        .where(
+            col(InterestAccrual.loan_id).in_(ids),
+            col(InterestAccrual.accrued_on) > day - CYCLE,
+            col(InterestAccrual.accrued_on) <= day,
+        )
+        .group_by(col(InterestAccrual.loan_id)),
+    )
+
+
+def _principal_paid(session: Session, ids: list[int]) -> dict[int, int]:
+    return _sums(
+        session,
+        select(ScheduledDue.loan_id, func.sum(ScheduledDue.paid_principal_minor))
+        .where(col(ScheduledDue.loan_id).in_(ids))
+        .group_by(col(ScheduledDue.loan_id)),
+    )
+
+
+def _past_due(session: Session, ids: list[int]) -> dict[int, int]:
+    """What each loan's latest bill asked for as a minimum and has not been paid."""
+    latest = (
+        select(CardBill.loan_id, func.max(CardBill.number).label("number"))
+        .where(col(CardBill.loan_id).in_(ids))
+        .group_by(col(CardBill.loan_id))
+        .subquery()
+    )
+    rows = session.exec(
+        select(CardBill).join(
+            latest,
+            sa.and_(
+                col(CardBill.loan_id) == latest.c.loan_id, col(CardBill.number) == latest.c.number
+            ),
+        )
+    ).all()
+    return {b.loan_id: max(0, b.minimum_due_minor - b.paid_minor) for b in rows}
+
+
+def _bill(
+    due: _Due, day: date, interest_nano: int, balance: int, past_due: int
+) -> dict[str, object]:
+    """§4: min due = principal × 3 % + the cycle's interest, rounded once; the interest part
+    is what the rounded due leaves after the (rounded) principal part."""
+    currency = due.loan.currency
+    per_major = NANO_PER_MINOR * 10 ** MINOR_UNIT_EXPONENTS[currency]
+    interest = Money(Decimal(interest_nano) / per_major, currency)  # full precision
+    principal = Money.from_minor(balance, currency)
+    final = due.number == due.loan.tenure
+    share = principal if final else principal * MINIMUM_PRINCIPAL_SHARE
+    part = share.rounded().to_minor()
+    owed = (share + interest).rounded().to_minor()
+    return {
+        "loan_id": due.loan.id,
+        "number": due.number,
+        "billing_date": day,
+        "due_date": day + GRACE,
+        "principal_minor": part,
+        "interest_minor": owed - part,
+        "past_due_minor": past_due,
+        "minimum_due_minor": owed + past_due,
+        "balance_minor": balance,
+        "paid_minor": 0,
+        "final": final,
+    }
+
+
+def issue_bills(
+    session: Session, day: date, first_id: int, last_id: int, run_id: int | None
+) -> int:
+    """Bill the card loans in the id range whose cycle ends on `day`; bills issued."""
+    due = _due_today(session, day, first_id, last_id)
+    if not due:
+        return 0
+    ids = [d.loan.id for d in due if d.loan.id is not None]
+    interest = _cycle_interest_nano(session, ids, day)
+    paid = _principal_paid(session, ids)
+    past = _past_due(session, ids)
+    rows = [
+        {
+            **_bill(
+                d,
+                day,
+                interest.get(d.loan.id or 0, 0),
+                d.loan.principal_minor - paid.get(d.loan.id or 0, 0),
+                past.get(d.loan.id or 0, 0),
+            ),
+            "run_id": run_id,
+        }
+        for d in due
+    ]
+    issued = insert_ignoring_conflicts(session, CardBill, rows)
+    if issued:
+        _book_interest(session, [d.loan for d in due], day, run_id)
+    return issued
+
+
+def _book_interest(session: Session, loans: list[Loan], day: date, run_id: int | None) -> None:
+    """One journal entry per currency for the bills just issued by this run on this day."""
+    bills = session.exec(
+        select(CardBill).where(
+            col(CardBill.loan_id).in_([loan.id for loan in loans]),
+            col(CardBill.billing_date) == day,
+            col(CardBill.run_id) == run_id,  # the bills of this chunk's transaction
+            col(CardBill.interest_minor) > 0,
+        )
+    ).all()
+    by_id = {loan.id: loan for loan in loans}
+    for currency in sorted({by_id[b.loan_id].currency for b in bills}):
+        mine = [b for b in bills if by_id[b.loan_id].currency == currency]
+        specs = [interest_receivable_account(by_id[b.loan_id]) for b in mine]
+        income = interest_income_account(currency)
+        accounts = open_accounts(session, [*specs, income])
+        legs: list[Leg] = [
+            debit(accounts[spec.code], Money.from_minor(b.interest_minor, currency))
+            for spec, b in zip(specs, mine, strict=True)
+        ]
+        total = Money.from_minor(sum(b.interest_minor for b in mine), currency)
+        legs.append(credit(accounts[income.code], total))
+        post(
+            session,
+            "INTEREST_BILLED",
+            f"Card interest billed {day}",
+            day,
+            legs,
+            reference=f"card-bills:{day}:{run_id}:{currency}",
+        )
+
+
+def bills_of(session: Session, loan_ids: list[int]) -> dict[int, list[CardBill]]:
+    """Each loan's bills, oldest first, in one query."""
+    grouped: dict[int, list[CardBill]] = {i: [] for i in loan_ids}
+    if loan_ids:
+        for bill in session.exec(
+            select(CardBill)
+            .where(col(CardBill.loan_id).in_(loan_ids))
+            .order_by(col(CardBill.loan_id), col(CardBill.number))
+        ):
+            grouped[bill.loan_id].append(bill)
+    return grouped
