@@ -16,8 +16,9 @@ One `make_payment` serves every product; the product's rules choose the allocati
 - **Other installment loans** (flat interest, any amount, e.g. P2P §2): oldest first,
   interest before principal, up to everything still owed. Flat interest is fixed when the
   loan is made, so paying ahead simply pays the next installments.
-- **Credit-card loans** are paid against bills, which come with billing; imported loans are
-  serviced in the system they came from. Both refuse payments with a typed error.
+- **Credit-card loans** (§4, `domain.billing.card_payments`): one payment a day, against
+  what the latest bill still asks (past dues, then the minimum due), then principal.
+- **Imported loans** are serviced in the system they came from: a typed refusal.
 
 The loan row is locked first (then the ledger accounts in id order, inside `post`), so
 concurrent payments on one loan queue and never lose an update; payments on different
@@ -28,7 +29,7 @@ from __future__ import annotations
 
 import enum
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -37,6 +38,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, func, select
 
 from domain.accounts import bank_funds_account, interest_income_account, principal_account
+from domain.billing.card_payments import (
+    CardPlan,
+    apply_card_plan,
+    card_interest_account,
+    card_owed,
+    plan_card_payment,
+)
 from domain.customers import Customer
 from domain.errors import DomainError, FieldProblem, InvalidInput
 from domain.funding import repayment_legs
@@ -326,11 +334,6 @@ def _rules_of(session: Session, loan: Loan) -> tuple[Rules, LoanProduct]:
         raise PaymentsNotAccepted(
             f"Loan {loan.number} was imported; it is repaid in the system it came from."
         )
-    if product.repayment_style is RepaymentStyle.REVOLVING:
-        raise PaymentsNotAccepted(
-            f"Loan {loan.number} is a credit-card loan: it is paid against its bills, "
-            "which Lendgraph does not issue yet."
-        )
     return Rules(product.repayment_style, product.payment_rule), product
 
 
@@ -437,6 +440,8 @@ def make_payment(
     rules, product = _rules_of(session, loan)
     paid_on = request.paid_on or today
     _check_date(session, loan, paid_on, today)
+    if rules.style is RepaymentStyle.REVOLVING:
+        return _pay_card(session, loan, request, amount, paid_on=paid_on, now=now)
     dues = schedules_of(session, [request.loan_id])[request.loan_id]
     plan_ = plan(rules, dues, amount, paid_on)
     payment = Payment(
@@ -447,35 +452,152 @@ def make_payment(
         interest_minor=sum(p.interest_minor for p in plan_.parts),
         paid_on=paid_on,
         idempotency_key=request.idempotency_key,
-        fingerprint=print_,
+        fingerprint=request.fingerprint(),
         created_at=now,
     )
-    if not _claim(session, payment):  # the key was taken by a request on another loan
-        replay = earlier_result(session, Payment, request.idempotency_key, print_)
-        if replay is None:
-            raise RuntimeError("a payment row was refused for another reason than its key")
+    replay = _store(session, payment, request)
+    if replay is not None:
         return replay
     allocations, left = _apply(session, loan, plan_, dues, paid_on)
-    for allocation in allocations:
-        allocation.payment_id = payment.id or 0
-    session.add_all(allocations)
     owed = still_owed(left, loan.currency)
     if not owed.total.is_positive():
         loan.status = LoanStatus.PAID
     legs = _ledger_legs(session, loan, product, payment)
-    _announce(session, loan, payment, allocations=allocations, owed=owed.total)
-    # Last, so the bank's and the pool's busy accounts stay locked for as short as can be.
+    return _book(session, loan, payment, allocations=allocations, legs=legs, owed=owed.total)
+
+
+def _store(session: Session, payment: Payment, request: PaymentRequest) -> Payment | None:
+    """Take the payment's key; the earlier payment when a request on another loan won it."""
+    if _claim(session, payment):
+        return None
+    replay = earlier_result(session, Payment, request.idempotency_key, request.fingerprint())
+    if replay is None:
+        raise RuntimeError("a payment row was refused for another reason than its key")
+    return replay
+
+
+def _book(
+    session: Session,
+    loan: Loan,
+    payment: Payment,
+    *,
+    allocations: list[PaymentAllocation],
+    legs: list[Leg],
+    owed: Money,
+) -> Payment:
+    """Write the allocations, raise the events and post the journal entry, last, so the
+    bank's and the pool's busy accounts stay locked for as short as can be."""
+    for allocation in allocations:
+        allocation.payment_id = payment.id or 0
+    session.add_all(allocations)
+    _announce(session, loan, payment, allocations=allocations, owed=owed)
     entry = post(
         session,
         "REPAYMENT",
         f"Loan {loan.number} repayment",
-        paid_on,
+        payment.paid_on,
         legs,
         reference=f"loan:{loan.number}",
     )
     payment.journal_entry_id = entry.id
     session.add_all([loan, payment])
     return payment
+
+
+def _paid_so_far(session: Session, loan: Loan) -> tuple[int, int]:
+    principal, interest = session.exec(
+        select(
+            func.coalesce(func.sum(Payment.principal_minor), 0),
+            func.coalesce(func.sum(Payment.interest_minor), 0),
+        ).where(Payment.loan_id == loan.id)
+    ).one()
+    return int(principal), int(interest)
+
+
+def _pay_card(
+    session: Session,
+    loan: Loan,
+    request: PaymentRequest,
+    amount: Money,
+    *,
+    paid_on: date,
+    now: datetime,
+) -> Payment:
+    """§4: one payment a day; past dues, then the minimum due, then principal."""
+    same_day = select(Payment.id).where(Payment.loan_id == loan.id, Payment.paid_on == paid_on)
+    if session.exec(same_day).first() is not None:
+        raise InvalidInput(
+            [FieldProblem("paidOn", "a credit-card loan takes one payment a day; one was made")]
+        )
+    owed = card_owed(session, loan, *_paid_so_far(session, loan))
+    if amount.to_minor() > owed.payable_minor:
+        raise PaymentExceedsOutstanding(Money.from_minor(owed.payable_minor, loan.currency))
+    card = plan_card_payment(session, loan, owed, amount.to_minor())
+    payment = Payment(
+        loan_id=loan.id or 0,
+        currency=loan.currency,
+        amount_minor=amount.to_minor(),
+        principal_minor=card.principal_minor,
+        interest_minor=card.interest_minor,
+        paid_on=paid_on,
+        idempotency_key=request.idempotency_key,
+        fingerprint=request.fingerprint(),
+        created_at=now,
+    )
+    replay = _store(session, payment, request)
+    if replay is not None:
+        return replay
+    apply_card_plan(session, card)
+    after = replace(
+        owed,
+        principal_minor=owed.principal_minor - card.principal_minor,
+        billed_interest_minor=owed.billed_interest_minor - card.interest_minor,
+    )
+    if after.settled:
+        loan.status = LoanStatus.PAID
+    legs = _card_legs(session, loan, payment)
+    owing = Money.from_minor(after.payable_minor, loan.currency)
+    return _book(session, loan, payment, allocations=_card_allocations(card), legs=legs, owed=owing)
+
+
+def _card_allocations(card: CardPlan) -> list[PaymentAllocation]:
+    """The part against the latest bill (interest first), and what went beyond it."""
+    on_bill_interest = min(card.to_bill_minor, card.interest_minor)
+    on_bill_principal = card.to_bill_minor - on_bill_interest
+    parts = [
+        (AllocationKind.INSTALLMENT, on_bill_principal, on_bill_interest),
+        (
+            AllocationKind.PREPAYMENT,
+            card.principal_minor - on_bill_principal,
+            card.interest_minor - on_bill_interest,
+        ),
+    ]
+    bill = card.bill
+    return [
+        PaymentAllocation(
+            payment_id=0,
+            kind=kind,
+            installment_number=bill.number if bill and kind is AllocationKind.INSTALLMENT else None,
+            due_date=bill.due_date if bill and kind is AllocationKind.INSTALLMENT else None,
+            principal_minor=principal,
+            interest_minor=interest,
+        )
+        for kind, principal, interest in parts
+        if principal or interest
+    ]
+
+
+def _card_legs(session: Session, loan: Loan, payment: Payment) -> list[Leg]:
+    """Bank money in; the loan's principal and its billed interest down."""
+    receivable, interest = principal_account(loan), card_interest_account(loan)
+    funds = bank_funds_account(loan.currency)
+    accounts = open_accounts(session, [receivable, interest, funds])
+    legs = [debit(accounts[funds.code], payment.amount)]
+    if payment.principal_minor:
+        legs.append(credit(accounts[receivable.code], payment.principal))
+    if payment.interest_minor:
+        legs.append(credit(accounts[interest.code], payment.interest))
+    return legs
 
 
 def _announce(

@@ -132,7 +132,7 @@ class LoanNotDisbursedError(Error):
 
 @strawberry.type(
     description="This loan takes no payments here: imported loans are repaid in the "
-    "system they came from; credit-card loans are paid against their bills."
+    "system they came from."
 )
 class PaymentsNotAcceptedError(Error):
     pass

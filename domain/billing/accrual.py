@@ -40,8 +40,8 @@ _ACCRUE = sa.text(
         SELECT l.id AS id,
                (l.interest_rate * 2 + 3650) / 7300 AS milli,
                l.principal_minor - COALESCE(
-                   (SELECT SUM(i.paid_principal_minor) FROM installments i
-                    WHERE i.loan_id = l.id), 0) AS balance
+                   (SELECT SUM(pm.principal_minor) FROM payments pm
+                    WHERE pm.loan_id = l.id), 0) AS balance
         FROM loans l JOIN loan_products p ON p.id = l.product_id
         WHERE p.repayment_style = 'REVOLVING' AND l.status = 'ACTIVE'
           AND l.id BETWEEN :first AND :last

@@ -18,7 +18,6 @@ from domain.billing.accrual import GRACE, NANO_PER_MINOR, InterestAccrual
 from domain.ledger import AccountKind, AccountSpec, Leg, credit, debit, open_accounts, post
 from domain.loans import Loan, LoanStatus
 from domain.money import MINOR_UNIT_EXPONENTS, Money
-from domain.origination import ScheduledDue
 from domain.products import LoanProduct, RepaymentStyle
 from domain.upsert import insert_ignoring_conflicts
 
@@ -98,12 +97,17 @@ def _cycle_interest_nano(session: Session, ids: list[int], day: date) -> dict[in
     )
 
 
+# The payments table, by name: domain.payments builds on these bills (card payments).
+_PAYMENTS = sa.table("payments", sa.column("loan_id"), sa.column("principal_minor"))
+
+
 def _principal_paid(session: Session, ids: list[int]) -> dict[int, int]:
+    """Principal repaid so far: later bills come from the new principal (§4)."""
     return _sums(
         session,
-        select(ScheduledDue.loan_id, func.sum(ScheduledDue.paid_principal_minor))
-        .where(col(ScheduledDue.loan_id).in_(ids))
-        .group_by(col(ScheduledDue.loan_id)),
+        select(_PAYMENTS.c.loan_id, func.sum(_PAYMENTS.c.principal_minor))
+        .where(_PAYMENTS.c.loan_id.in_(ids))
+        .group_by(_PAYMENTS.c.loan_id),
     )
 
 

@@ -23,6 +23,7 @@ from domain.billing.runs import (
 from domain.errors import InvalidInput
 from domain.ledger import LedgerAccount, verify_ledger
 from domain.loans import Loan, LoanOrigin, LoanStatus
+from domain.origination import _disburse
 from domain.outbox import OutboxMessage
 from domain.products import product_by_code
 from tests.domain.test_origination import customer
@@ -53,6 +54,7 @@ def card_loan(session: Session, number: int, principal: str = "5000", apr: str =
     )
     session.add(loan)
     session.flush()
+    _disburse(session, loan, DISBURSED)
     return loan
 
 

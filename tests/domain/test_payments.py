@@ -38,7 +38,7 @@ from domain.payments import (
     payable,
     plan,
 )
-from domain.products import PaymentRule, RepaymentStyle, product_by_code
+from domain.products import PaymentRule, RepaymentStyle
 from domain.providers import Provider, balances
 from tests.domain.test_funding import NOW, borrower, funded_provider
 
@@ -325,10 +325,6 @@ def test_every_refused_payment_changes_nothing(session: Session) -> None:
 
 
 def test_loans_that_take_no_payment_refuse_and_change_nothing(session: Session) -> None:
-    card = emi_loan(session)  # made revolving: scoring card applicants needs transactions
-    card.product_id = product_by_code(session, "CREDIT_CARD").id
-    session.add(card)
-    refused(session, lambda: pay(session, card, "100", "card-pay-001"), PaymentsNotAccepted)
     pending = open_loan(
         session,
         LoanAsk("PERSONAL_EMI", Decimal("50000"), Decimal("14"), 6, START),
