@@ -17,7 +17,7 @@ from app.events import EventHub, make_event_hub
 from app.settings import Settings
 from domain import registry  # noqa: F401 - every table is known before the first query
 from domain.billing.calendar import business_date
-from domain.billing.runs import request_close
+from domain.billing.runs import request_close, resume_stalled_runs
 from domain.core_banking import CoreBanking
 from domain.customers import Customer
 from domain.outbox import OutboxMessage, ProcessedMessage, count_pending, emit_job
@@ -111,7 +111,16 @@ class Runtime:
             ("purge-sign-in-records", self.purge_sign_in_records, 3600),
             ("resume-external-scoring", self.resume_external_scoring, 30),
             ("close-business-day", self.close_yesterday, self.settings.billing_check_seconds),
+            ("resume-billing-runs", self.resume_billing_runs, 60),
         ]
+
+    def resume_billing_runs(self) -> int:
+        with self.session_factory() as session:
+            uow = UnitOfWork(session, self.dispatcher.dispatch)
+            with uow.transaction():
+                resumed = resume_stalled_runs(session, utcnow(), timedelta(minutes=2))
+                uow.commit()
+        return resumed
 
     def close_yesterday(self) -> int:
         """The daily close: once a business day is over, close it (and any day skipped)."""

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from sqlmodel import Session, col, select
 
+from domain.billing.calendar import calendar
 from domain.credit_assessment import assess_customers
 from domain.customers import Customer
 from domain.decisions import Decision, LoanRequest, decide
@@ -85,8 +86,16 @@ def evaluate(session: Session, customer: Customer, ask: LoanAsk, now: datetime) 
     """What the product's policy would decide for this customer, changing nothing."""
     product = product_by_code(session, ask.product_code)
     amount, interest_rate, tenure = ask.amount, ask.interest_rate, ask.tenure
-    today = now.date()
+    books = calendar(session, now)
+    today = books.pinned_date or now.date()  # the business date
     problems = _problems(ask, product.currency, today)
+    if books.closed_through is not None and (ask.start or today) <= books.closed_through:
+        problems.append(
+            FieldProblem(
+                "disbursementDate",
+                f"after {books.closed_through}, the last business day closed",
+            )
+        )
     uses_income = product.eligibility_policy in (
         EligibilityPolicy.LOAN_HISTORY_SCORE,
         EligibilityPolicy.TRANSACTION_SCORE,

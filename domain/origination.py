@@ -18,6 +18,7 @@ from sqlmodel import JSON, Field, Session, SQLModel, col, select
 from domain.accounts import bank_funds_account, principal_account
 from domain.application_events import announce_application
 from domain.applications import LoanAsk, evaluate
+from domain.billing.calendar import business_date
 from domain.customers import Customer
 from domain.decisions import Decision, Outcome
 from domain.errors import DomainError, FieldProblem, InvalidInput
@@ -284,7 +285,7 @@ def apply_for_loan(
         requested_rate=ask.interest_rate,
         interest_rate=decision.corrected_interest_rate,
         tenure=decision.tenure,
-        disbursement_date=ask.start or now.date(),
+        disbursement_date=ask.start or business_date(session, now),
         status=status,
         reasons=[{"code": r.code, "message": r.message} for r in decision.reasons],
         credit_score=decision.score,

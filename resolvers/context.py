@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from sqlmodel import Session
 
+from domain.billing.calendar import business_date
 from domain.core_banking import CoreBanking
 from domain.sign_in import SignInPolicy
 from domain.tables import utcnow
@@ -72,7 +73,13 @@ class RequestContext:
         return utcnow()
 
     def today(self) -> date:
-        return self.now().date()
+        """The business date (RULES.md: every rule runs as of it), once per operation."""
+        if "business_date" not in self.extras:
+            if self.session is None:
+                return self.now().date()
+            self.extras["business_date"] = business_date(self.session, self.now())
+        day: date = self.extras["business_date"]
+        return day
 
     def loader(self, kind: Callable[[RequestContext], L]) -> L:
         """The request's one instance of a batch loader (see resolvers.loaders)."""

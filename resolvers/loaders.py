@@ -109,6 +109,7 @@ class CustomerLoansLoader(KeyedLoader):
         loans = [loan for group in grouped.values() for loan in group]
         self._context.loader(ScheduleLoader).prime(loan.id for loan in loans)
         self._context.loader(PaymentsLoader).prime(loan.id for loan in loans)
+        self._context.loader(BillsLoader).prime(loan.id for loan in loans)
         self._context.loader(ProductLoader).prime(loan.product_id for loan in loans)
         return grouped
 

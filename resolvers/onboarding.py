@@ -15,12 +15,13 @@ def subscribe(
     context: RequestContext, number: str, username: str | None, password: str | None
 ) -> Customer | DomainError:
     form = Subscription(number, context.cbs_currency, username, password)
+    today = context.today()  # read before the transaction is ended for the CBS call
 
     def fetch() -> KycRecord:
         require_viewer(context, Role.STAFF)
         if context.core_banking is None:
             raise CoreBankingUnavailable("no core banking system is configured (CBS_URL)")
-        return fetch_kyc(context.core_banking, form, context.today())
+        return fetch_kyc(context.core_banking, form, today)
 
     kyc = outside_transaction(context, fetch)
     if isinstance(kyc, DomainError):

@@ -165,7 +165,7 @@ class BillingQueries:
     @strawberry.field(description="The business day; null when not signed in.")
     def business_day(self, info: Info) -> BusinessDay | None:
         row = resolvers.business_day(info.context)
-        return BusinessDay.from_model(row, info.context.today()) if row is not None else None
+        return BusinessDay.from_model(row, info.context.now().date()) if row is not None else None
 
     @strawberry.field(
         description="Close-of-business runs, oldest first (STAFF only).",
@@ -223,4 +223,4 @@ class BillingMutations:
         input: Annotated[SetBusinessDateInput, strawberry.argument(description="The date.")],
     ) -> SetBusinessDateResult:
         result = resolvers.set_business_date(info.context, input.date)
-        return outcome(result, lambda row: BusinessDay.from_model(row, info.context.today()))
+        return outcome(result, lambda row: BusinessDay.from_model(row, info.context.now().date()))

@@ -1,5 +1,7 @@
 """Daily interest accrual of credit-card loans (RULES.md §4): from the day after disbursement
-through the final billing date, principal balance × round(APR / 365, 3) % for each day.
+through the final billing date, principal balance × round(APR / 365, 3) % for each day. The
+balance is the day's own (repayments made up to and on it), so catching up days later, or
+closing a chunk again, gives the same amounts.
 
 Amounts are kept in nano-units of the currency's minor unit (10⁻⁹), so a day's interest is
 exact; a bill rounds the sum of its cycle once. One row per (loan, day): accruing a day twice,
@@ -41,16 +43,16 @@ _ACCRUE = sa.text(
                (l.interest_rate * 2 + 3650) / 7300 AS milli,
                l.principal_minor - COALESCE(
                    (SELECT SUM(pm.principal_minor) FROM payments pm
-                    WHERE pm.loan_id = l.id), 0) AS balance
+                    WHERE pm.loan_id = l.id AND pm.paid_on <= :day), 0) AS balance
         FROM loans l JOIN loan_products p ON p.id = l.product_id
-        WHERE p.repayment_style = 'REVOLVING' AND l.status = 'ACTIVE'
+        WHERE p.repayment_style = 'REVOLVING' AND l.status IN ('ACTIVE', 'PAID')
           AND l.id BETWEEN :first AND :last
           AND l.start_date < :day AND l.end_date >= :last_billing
     ) AS b
     WHERE b.balance > 0
     ON CONFLICT (loan_id, accrued_on) DO NOTHING
     """
-)
+).bindparams(sa.bindparam("day", type_=sa.Date), sa.bindparam("last_billing", type_=sa.Date))
 
 
 def accrue_card_interest(

@@ -66,7 +66,7 @@ def _due_today(session: Session, day: date, first_id: int, last_id: int) -> list
         .join(LoanProduct, col(LoanProduct.id) == col(Loan.product_id))
         .where(
             col(LoanProduct.repayment_style) == RepaymentStyle.REVOLVING,
-            col(Loan.status) == LoanStatus.ACTIVE,
+            col(Loan.status).in_([LoanStatus.ACTIVE, LoanStatus.PAID]),  # as of the day
             col(Loan.id).between(first_id, last_id),
             col(Loan.start_date) < day,
             col(Loan.end_date) >= day + GRACE,
@@ -98,16 +98,40 @@ def _cycle_interest_nano(session: Session, ids: list[int], day: date) -> dict[in
 
 
 # The payments table, by name: domain.payments builds on these bills (card payments).
-_PAYMENTS = sa.table("payments", sa.column("loan_id"), sa.column("principal_minor"))
+_PAYMENTS = sa.table(
+    "payments",
+    sa.column("loan_id"),
+    sa.column("principal_minor"),
+    sa.column("interest_minor"),
+    sa.column("paid_on"),
+)
 
 
-def _principal_paid(session: Session, ids: list[int]) -> dict[int, int]:
-    """Principal repaid so far: later bills come from the new principal (§4)."""
+def _principal_paid(session: Session, ids: list[int], day: date) -> dict[int, int]:
+    """Principal repaid by `day`: later bills come from the new principal (§4)."""
     return _sums(
         session,
         select(_PAYMENTS.c.loan_id, func.sum(_PAYMENTS.c.principal_minor))
-        .where(_PAYMENTS.c.loan_id.in_(ids))
+        .where(_PAYMENTS.c.loan_id.in_(ids), _PAYMENTS.c.paid_on <= day)
         .group_by(_PAYMENTS.c.loan_id),
+    )
+
+
+def _interest_paid(session: Session, ids: list[int], day: date) -> dict[int, int]:
+    return _sums(
+        session,
+        select(_PAYMENTS.c.loan_id, func.sum(_PAYMENTS.c.interest_minor))
+        .where(_PAYMENTS.c.loan_id.in_(ids), _PAYMENTS.c.paid_on <= day)
+        .group_by(_PAYMENTS.c.loan_id),
+    )
+
+
+def _interest_billed(session: Session, ids: list[int]) -> dict[int, int]:
+    return _sums(
+        session,
+        select(CardBill.loan_id, func.sum(CardBill.interest_minor))
+        .where(col(CardBill.loan_id).in_(ids))
+        .group_by(col(CardBill.loan_id)),
     )
 
 
@@ -130,11 +154,22 @@ def _past_due(session: Session, ids: list[int]) -> dict[int, int]:
     return {b.loan_id: max(0, b.minimum_due_minor - b.paid_minor) for b in rows}
 
 
-def _bill(
-    due: _Due, day: date, interest_nano: int, balance: int, past_due: int
-) -> dict[str, object]:
+@dataclass(frozen=True)
+class _Owed:
+    """A loan's position when billed: principal balance, the earlier minimum left unpaid,
+    and the interest billed before and not yet paid (part of that minimum)."""
+
+    balance: int
+    past_due: int
+    unpaid_interest: int
+
+
+def _bill(due: _Due, day: date, interest_nano: int, owed_now: _Owed) -> dict[str, object]:
     """§4: min due = principal × 3 % + the cycle's interest, rounded once; the interest part
-    is what the rounded due leaves after the (rounded) principal part."""
+    is what the rounded due leaves after the (rounded) principal part. Never more than
+    everything owed (unpaid minimums already hold principal); the final bill asks exactly
+    that: the balance, the cycle's interest and interest billed before and still unpaid."""
+    balance, past_due = owed_now.balance, owed_now.past_due
     currency = due.loan.currency
     per_major = NANO_PER_MINOR * 10 ** MINOR_UNIT_EXPONENTS[currency]
     interest = Money(Decimal(interest_nano) / per_major, currency)  # full precision
@@ -143,6 +178,7 @@ def _bill(
     share = principal if final else principal * MINIMUM_PRINCIPAL_SHARE
     part = share.rounded().to_minor()
     owed = (share + interest).rounded().to_minor()
+    everything = (principal + interest).rounded().to_minor() + owed_now.unpaid_interest
     return {
         "loan_id": due.loan.id,
         "number": due.number,
@@ -151,7 +187,7 @@ def _bill(
         "principal_minor": part,
         "interest_minor": owed - part,
         "past_due_minor": past_due,
-        "minimum_due_minor": owed + past_due,
+        "minimum_due_minor": (everything if final else min(owed + past_due, everything)),
         "balance_minor": balance,
         "paid_minor": 0,
         "final": final,
@@ -167,21 +203,26 @@ def issue_bills(
         return 0
     ids = [d.loan.id for d in due if d.loan.id is not None]
     interest = _cycle_interest_nano(session, ids, day)
-    paid = _principal_paid(session, ids)
-    past = _past_due(session, ids)
-    rows = [
+    paid, past = _principal_paid(session, ids, day), _past_due(session, ids)
+    billed, interest_paid = _interest_billed(session, ids), _interest_paid(session, ids, day)
+
+    def owed_now(loan_id: int, principal: int) -> _Owed:
+        unpaid = billed.get(loan_id, 0) - interest_paid.get(loan_id, 0)
+        return _Owed(principal - paid.get(loan_id, 0), past.get(loan_id, 0), unpaid)
+
+    bills = [
         {
             **_bill(
                 d,
                 day,
                 interest.get(d.loan.id or 0, 0),
-                d.loan.principal_minor - paid.get(d.loan.id or 0, 0),
-                past.get(d.loan.id or 0, 0),
+                owed_now(d.loan.id or 0, d.loan.principal_minor),
             ),
             "run_id": run_id,
         }
         for d in due
     ]
+    rows = [b for b in bills if b["minimum_due_minor"] or b["balance_minor"]]  # nothing owed
     issued = insert_ignoring_conflicts(session, CardBill, rows)
     if issued:
         _book_interest(session, [d.loan for d in due], day, run_id)

@@ -9,6 +9,7 @@ from sqlmodel import Field, Session, SQLModel, select
 
 from domain.errors import DomainError
 from domain.tables import timestamp_column
+from domain.upsert import insert_ignoring_conflicts
 
 SINGLETON = 1
 
@@ -30,13 +31,13 @@ class BusinessDateFixed(DomainError):
 
 
 def calendar(session: Session, now: datetime, *, lock: bool = False) -> BusinessCalendar:
+    """The calendar row; reading it writes nothing (a fresh database has none yet)."""
     statement = select(BusinessCalendar).where(BusinessCalendar.id == SINGLETON)
     row = session.exec(statement.with_for_update() if lock else statement).first()
-    if row is None:
-        row = BusinessCalendar(updated_at=now)
-        session.add(row)
-        session.flush()
-    return row
+    if row is None and lock:
+        insert_ignoring_conflicts(session, BusinessCalendar, [{"id": SINGLETON, "updated_at": now}])
+        row = session.exec(statement.with_for_update()).one()
+    return row or BusinessCalendar(updated_at=now)
 
 
 def business_date(session: Session, now: datetime) -> date:

@@ -103,8 +103,10 @@ def request_close(session: Session, through: date, now: datetime) -> list[Billin
     """Close every business day not yet closed, up to `through`, in order (a skipped day is
     caught up first). Returns the runs of those days; asking again changes nothing."""
     today = business_date(session, now)
-    if through > today:
-        raise InvalidInput([FieldProblem("asOf", f"not after the business date {today}")])
+    if through >= today:  # a day is closed once it is over, never while it goes on
+        raise InvalidInput(
+            [FieldProblem("asOf", f"a day before the business date {today} (it is not over)")]
+        )
     closed = calendar(session, now).closed_through
     if closed is not None and through <= closed:
         return _runs_between(session, through, through)
@@ -132,8 +134,14 @@ def _runs_between(session: Session, first: date, last: date) -> list[BillingRun]
 
 
 def _retry_failed(session: Session, first: date, last: date) -> None:
-    for run in _runs_between(session, first, last):
-        if run.status is not RunStatus.FAILED:
+    for seen in _runs_between(session, first, last):
+        run = session.exec(
+            select(BillingRun)
+            .where(BillingRun.id == seen.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).one()
+        if run.status is not RunStatus.FAILED:  # re-checked under the lock: retried once
             continue
         chunks = session.exec(
             select(BillingChunk).where(
@@ -276,6 +284,25 @@ def _finish(session: Session, run: BillingRun, now: datetime) -> None:
         session.add(books)
     session.flush()
     _start_next(session, now)
+
+
+def resume_stalled_runs(session: Session, now: datetime, older_than: timedelta) -> int:
+    """Queue again the chunks of runs started over `older_than` ago and still waiting (their
+    jobs were lost: a process stopped, the broker or database went away), and the next day
+    if nothing is running. A copy of a job that is only slow finds its chunk closed."""
+    stalled = session.exec(
+        select(BillingChunk)
+        .join(BillingRun, col(BillingRun.id) == col(BillingChunk.run_id))
+        .where(
+            col(BillingRun.status) == RunStatus.RUNNING,
+            col(BillingRun.started_at) < now - older_than,
+            col(BillingChunk.status) == ChunkStatus.PENDING,
+        )
+    ).all()
+    for chunk in stalled:
+        emit_job(session, CHUNK_ACTOR, chunk_id=chunk.id)
+    _start_next(session, now)
+    return len(stalled)
 
 
 def failures_of(session: Session, run_ids: list[int]) -> dict[int, list[ChunkFailure]]:

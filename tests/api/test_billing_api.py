@@ -47,17 +47,18 @@ def test_staff_close_thirty_simulated_days_of_card_interest(
     with server.runtime.session_factory() as session:
         card_loan(session, 9001)
         session.commit()
-    pinned = client.execute(SET_DATE, {"d": str(DISBURSED)}, token=staff).data["setBusinessDate"]
+    next_day = str(DISBURSED + timedelta(days=1))
+    pinned = client.execute(SET_DATE, {"d": next_day}, token=staff).data["setBusinessDate"]
     assert pinned == {
         "__typename": "BusinessDay",
-        "date": str(DISBURSED),
+        "date": next_day,
         "pinned": True,
         "closedThrough": None,
     }
     first = client.execute(RUN, {"d": str(DISBURSED)}, token=staff).data["runBilling"]
     assert _finished(client, staff, first["runs"][0]["id"])["status"] == "COMPLETED"
     day_30 = DISBURSED + timedelta(days=30)
-    client.execute(SET_DATE, {"d": str(day_30)}, token=staff)
+    client.execute(SET_DATE, {"d": str(day_30 + timedelta(days=1))}, token=staff)
 
     caught_up = client.execute(RUN, {"d": str(day_30)}, token=staff).data["runBilling"]["runs"]
 
@@ -85,7 +86,10 @@ def test_staff_close_thirty_simulated_days_of_card_interest(
         }
     ]
     day = client.execute("{ businessDay { date closedThrough } }", token=staff).data
-    assert day["businessDay"] == {"date": str(day_30), "closedThrough": str(day_30)}
+    assert day["businessDay"] == {
+        "date": str(day_30 + timedelta(days=1)),
+        "closedThrough": str(day_30),
+    }
 
 
 def test_only_staff_run_billing_and_see_runs(
@@ -104,12 +108,59 @@ def test_only_staff_run_billing_and_see_runs(
     assert client.execute("{ businessDay { date } }", token=asha).data["businessDay"]["date"]
 
 
-def test_a_day_after_the_business_date_is_refused(
-    client: GraphQLClient, make_user: Any, login: Any
-) -> None:
+def test_a_day_not_yet_over_is_refused(client: GraphQLClient, make_user: Any, login: Any) -> None:
     make_user("boss", Role.STAFF)
     staff = login("boss")["accessToken"]
     client.execute(SET_DATE, {"d": str(DISBURSED)}, token=staff)
-    later = str(DISBURSED + timedelta(days=1))
-    refused = client.execute(RUN, {"d": later}, token=staff).data["runBilling"]
-    assert refused["code"] == "INVALID_INPUT" and "business date" in refused["message"]
+    for day in (DISBURSED, DISBURSED + timedelta(days=1)):  # today is not over yet
+        refused = client.execute(RUN, {"d": str(day)}, token=staff).data["runBilling"]
+        assert refused["code"] == "INVALID_INPUT" and "business date" in refused["message"]
+
+
+PAY = """mutation($loan: ID!, $amount: Decimal!, $key: String!) {
+  makePayment(input: {loanId: $loan, amount: $amount, idempotencyKey: $key}) {
+    __typename ... on Payment { paidOn principal { amount } interest { amount }
+      allocations { kind installmentNumber } loan { status } }
+    ... on Error { code message } } }"""
+LOAN_BILLS = """{ loans(first: 5) { edges { node { id status bills { edges { node { number
+  pastDue { amount } minimumDue { amount } paid { amount } final } } } } } } }"""
+
+
+def _close(client: GraphQLClient, staff: str, day: date) -> None:
+    client.execute(SET_DATE, {"d": str(day + timedelta(days=1))}, token=staff)
+    runs = client.execute(RUN, {"d": str(day)}, token=staff).data["runBilling"]["runs"]
+    assert _finished(client, staff, runs[-1]["id"])["status"] == "COMPLETED"
+
+
+def test_card_payments_on_the_business_date_carry_the_rest_and_the_final_bill_clears(
+    client: GraphQLClient, server: LiveServer, make_user: Any, login: Any
+) -> None:
+    make_user("boss", Role.STAFF)
+    staff = login("boss")["accessToken"]
+    with server.runtime.session_factory() as session:
+        loan = card_loan(session, 9001)
+        loan.tenure, loan.end_date = 2, DISBURSED + timedelta(days=75)
+        session.add(loan)
+        session.commit()
+    _close(client, staff, DISBURSED)
+    _close(client, staff, DISBURSED + timedelta(days=34))
+    gid = client.execute(LOAN_BILLS, token=staff).data["loans"]["edges"][0]["node"]["id"]
+    client.execute(SET_DATE, {"d": str(DISBURSED + timedelta(days=35))}, token=staff)
+
+    paid = client.execute(PAY, {"loan": gid, "amount": "100", "key": "card-api-01"}, token=staff)
+    twice = client.execute(PAY, {"loan": gid, "amount": "100", "key": "card-api-02"}, token=staff)
+
+    payment = paid.data["makePayment"]
+    assert payment["paidOn"] == str(DISBURSED + timedelta(days=35))  # the business date
+    assert (payment["interest"], payment["principal"]) == ({"amount": "51.00"}, {"amount": "49.00"})
+    assert twice.data["makePayment"]["code"] == "INVALID_INPUT"  # one payment a day
+    _close(client, staff, DISBURSED + timedelta(days=60))
+    node = client.execute(LOAN_BILLS, token=staff).data["loans"]["edges"][0]["node"]
+    first, final = (edge["node"] for edge in node["bills"]["edges"])
+    assert first["paid"] == {"amount": "100.00"} and final["pastDue"] == {"amount": "101.00"}
+    assert final["final"] is True
+    client.execute(SET_DATE, {"d": str(DISBURSED + timedelta(days=61))}, token=staff)
+    owed = final["minimumDue"]["amount"]
+    cleared = client.execute(PAY, {"loan": gid, "amount": owed, "key": "card-api-03"}, token=staff)
+    result = cleared.data["makePayment"]
+    assert result.get("loan", {}).get("status") == "PAID", result

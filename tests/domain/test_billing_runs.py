@@ -7,10 +7,12 @@ from decimal import Decimal
 import pytest
 from sqlmodel import Session, col, func, select
 
+from domain.applications import LoanAsk
 from domain.billing.accrual import NANO_PER_MINOR, InterestAccrual
 from domain.billing.bills import CardBill
 from domain.billing.calendar import BusinessDateFixed, calendar, pin_business_date
 from domain.billing.runs import (
+    CHUNK_ACTOR,
     BillingChunk,
     BillingRun,
     ChunkStatus,
@@ -19,11 +21,12 @@ from domain.billing.runs import (
     fail_chunk,
     open_run,
     request_close,
+    resume_stalled_runs,
 )
 from domain.errors import InvalidInput
 from domain.ledger import LedgerAccount, verify_ledger
 from domain.loans import Loan, LoanOrigin, LoanStatus
-from domain.origination import _disburse
+from domain.origination import _disburse, apply_for_loan
 from domain.outbox import OutboxMessage
 from domain.products import product_by_code
 from tests.domain.test_origination import customer
@@ -91,7 +94,7 @@ def test_a_5000_card_at_12_5_percent_accrues_1_70_a_day_and_51_a_cycle(
     session: Session,
 ) -> None:
     loan = card_loan(session, 9001)
-    pin(session, DISBURSED + timedelta(days=30))
+    pin(session, DISBURSED + timedelta(days=31))
     close_days(session, DISBURSED)  # the day of disbursement accrues nothing
 
     close_days(session, DISBURSED + timedelta(days=1))
@@ -107,7 +110,7 @@ def test_a_5000_card_at_12_5_percent_accrues_1_70_a_day_and_51_a_cycle(
 def test_closing_a_day_twice_changes_nothing(session: Session) -> None:
     card_loan(session, 9001)
     card_loan(session, 9002, "50000", "10.5")
-    pin(session, DISBURSED + timedelta(days=3))
+    pin(session, DISBURSED + timedelta(days=4))
     first = close_days(session, DISBURSED + timedelta(days=3))
     rows = session.exec(select(InterestAccrual).order_by(col(InterestAccrual.loan_id))).all()
     before = [(r.loan_id, r.accrued_on, r.amount_nano) for r in rows]
@@ -125,7 +128,7 @@ def test_closing_a_day_twice_changes_nothing(session: Session) -> None:
 
 def test_a_chunk_closed_twice_accrues_once(session: Session) -> None:
     loan = card_loan(session, 9001)
-    pin(session, DISBURSED + timedelta(days=1))
+    pin(session, DISBURSED + timedelta(days=2))
     close_days(session, DISBURSED)
     request_close(session, DISBURSED + timedelta(days=1), NOW)
     run = session.exec(select(BillingRun).where(col(BillingRun.status) == "PENDING")).one()
@@ -144,7 +147,7 @@ def test_a_chunk_closed_twice_accrues_once(session: Session) -> None:
 def test_days_close_in_order_and_a_failed_day_holds_back_the_next(session: Session) -> None:
     for number in range(9001, 9006):
         card_loan(session, number)
-    pin(session, DISBURSED + timedelta(days=2))
+    pin(session, DISBURSED + timedelta(days=3))
     close_days(session, DISBURSED)
     runs = request_close(session, DISBURSED + timedelta(days=2), NOW)
     day1, day2 = runs
@@ -168,8 +171,10 @@ def test_days_close_in_order_and_a_failed_day_holds_back_the_next(session: Sessi
     assert session.exec(select(func.count()).select_from(InterestAccrual)).one() == 10
 
 
-def test_a_day_after_the_business_date_cannot_be_closed(session: Session) -> None:
+def test_a_day_is_closed_only_once_it_is_over(session: Session) -> None:
     pin(session, DISBURSED)
+    with pytest.raises(InvalidInput):
+        request_close(session, DISBURSED, NOW)  # the business day itself goes on
     with pytest.raises(InvalidInput):
         request_close(session, DISBURSED + timedelta(days=1), NOW)
     with pytest.raises(BusinessDateFixed):
@@ -187,7 +192,7 @@ def bills_of(session: Session, loan: Loan) -> list[CardBill]:
 def test_the_first_bill_of_5000_at_12_5_percent_asks_201(session: Session) -> None:
     loan = card_loan(session, 9001)
     billing_date = DISBURSED + timedelta(days=30)
-    pin(session, billing_date)
+    pin(session, billing_date + timedelta(days=1))
     close_days(session, DISBURSED)
 
     close_days(session, billing_date)
@@ -211,7 +216,7 @@ def test_an_unpaid_minimum_is_carried_as_past_due_and_the_final_bill_asks_everyt
     session: Session,
 ) -> None:
     loan = card_loan(session, 9001)
-    pin(session, DISBURSED + timedelta(days=360))
+    pin(session, DISBURSED + timedelta(days=361))
     close_days(session, DISBURSED)
 
     close_days(session, DISBURSED + timedelta(days=360))
@@ -222,4 +227,41 @@ def test_an_unpaid_minimum_is_carried_as_past_due_and_the_final_bill_asks_everyt
     assert bills[1].minimum_due_minor == 20100 + 20100  # same principal, same interest
     assert bills[-1].final and bills[-1].principal_minor == 500000  # everything owed
     assert bills[-1].interest_minor == 5100
+    # everything owed, once: the principal, this cycle's interest and 11 cycles' unpaid
+    # interest; the unpaid minimums' principal parts are part of the balance already
+    assert bills[-1].minimum_due_minor == 500000 + 12 * 5100
     assert verify_ledger(session) == []
+
+
+def test_chunks_whose_jobs_were_lost_are_queued_again(session: Session) -> None:
+    for number in range(9001, 9004):
+        card_loan(session, number)
+    pin(session, DISBURSED + timedelta(days=2))
+    close_days(session, DISBURSED)
+    (run,) = request_close(session, DISBURSED + timedelta(days=1), NOW)
+    assert run.id is not None
+    open_run(session, run.id, 1, NOW)  # three chunks queued... and their jobs lost
+    chunk_jobs = col(OutboxMessage.name) == CHUNK_ACTOR
+    queued = session.exec(select(func.count()).select_from(OutboxMessage).where(chunk_jobs)).one()
+
+    assert resume_stalled_runs(session, NOW, timedelta(minutes=2)) == 0  # not stalled yet
+    assert resume_stalled_runs(session, NOW + timedelta(minutes=3), timedelta(minutes=2)) == 3
+
+    again = session.exec(select(func.count()).select_from(OutboxMessage).where(chunk_jobs)).one()
+    assert again == queued + 3
+
+
+def test_no_loan_is_paid_out_on_a_day_already_closed(session: Session) -> None:
+    asha = customer(session)
+    pin(session, DISBURSED + timedelta(days=3))
+    close_days(session, DISBURSED + timedelta(days=2))
+
+    with pytest.raises(InvalidInput) as refused:
+        apply_for_loan(
+            session,
+            asha,
+            LoanAsk("PERSONAL_EMI", Decimal("50000"), Decimal("14"), 6, DISBURSED + timedelta(1)),
+            "key-closed-day",
+            NOW,
+        )
+    assert refused.value.problems[0].field == "disbursementDate"

@@ -30,7 +30,7 @@ def pay_card(session: Session, loan: Loan, amount: str, on: date, key: str) -> N
 
 
 def through(session: Session, last: int) -> None:
-    pin(session, day(last))
+    pin(session, day(last + 1))
     close_days(session, day(last))
 
 
