@@ -26,6 +26,7 @@ class LoanStatus(enum.StrEnum):
     REJECTED = "REJECTED"
     FAILED = "FAILED"
     ACTIVE = "ACTIVE"
+    OVERDUE = "OVERDUE"  # provider-funded: still owed after its duration (§2)
     PAID = "PAID"
 
 
@@ -69,6 +70,9 @@ class Loan(SQLModel, table=True):
     # Counts the events raised about this loan: subscribers see 1, 2, 3... and can tell
     # when they missed one (and refetch).
     event_sequence: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # Set by the daily close by the product's delinquency rule; cleared by the payment
+    # that clears the arrears, in its own transaction (§5).
+    delinquent: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
 
     @property
     def tenure_in_months(self) -> int:

@@ -25,6 +25,7 @@ NOTIFICATION_RECEIVED = "notificationReceived"
 class NotificationKind(enum.StrEnum):
     LOAN_DECIDED = "LOAN_DECIDED"
     PAYMENT_RECEIVED = "PAYMENT_RECEIVED"
+    DELINQUENCY_WARNING = "DELINQUENCY_WARNING"
 
 
 class Notification(SQLModel, table=True):

@@ -371,6 +371,7 @@ class LoanFilter:
     customer_id: int | None = None
     product_code: str | None = None
     status: str | None = None
+    delinquent: bool | None = None  # loans only
 
 
 def _product_id(session: Session, code: str | None) -> int | None:
@@ -383,6 +384,8 @@ def loans_page(session: Session, wanted: LoanFilter, first: int, after: int | No
         statement = statement.where(Loan.customer_id == wanted.customer_id)
     if wanted.status is not None:
         statement = statement.where(col(Loan.status) == wanted.status)
+    if wanted.delinquent is not None:
+        statement = statement.where(col(Loan.delinquent) == wanted.delinquent)
     if wanted.product_code is not None:
         statement = statement.where(Loan.product_id == _product_id(session, wanted.product_code))
     return page_by_id(session, statement, Loan.id, first, after)

@@ -45,6 +45,7 @@ from domain.billing.card_payments import (
     card_owed,
     plan_card_payment,
 )
+from domain.billing.delinquency import refresh
 from domain.customers import Customer
 from domain.errors import DomainError, FieldProblem, InvalidInput
 from domain.funding import repayment_legs
@@ -461,7 +462,9 @@ def make_payment(
     allocations, left = _apply(session, loan, plan_, dues, paid_on)
     owed = still_owed(left, loan.currency)
     if not owed.total.is_positive():
-        loan.status = LoanStatus.PAID
+        loan.status, loan.delinquent = LoanStatus.PAID, False
+    elif loan.delinquent:  # a payment that clears the arrears clears the flag (§5)
+        refresh(session, loan, product, left, day=today, now=now)
     legs = _ledger_legs(session, loan, product, payment)
     return _book(session, loan, payment, allocations=allocations, legs=legs, owed=owed.total)
 

@@ -65,8 +65,8 @@ class BillingFailure:
 
 @strawberry.type(
     name="BillingRun",
-    description="The close of one business day: card interest accrued and card bills issued for "
-    "the day, split by "
+    description="The close of one business day: card interest accrued, card bills issued, and "
+    "installment loans marked overdue or delinquent for the day, split by "
     "loan-id ranges into chunks that workers close in parallel, each in its own transaction.",
 )
 class BillingRunNode(relay.Node):
@@ -80,6 +80,9 @@ class BillingRunNode(relay.Node):
     loans: int = strawberry.field(description="Loans in the chunks closed so far.")
     accruals: int = strawberry.field(description="Daily interest accruals booked.")
     bills: int = strawberry.field(description="Credit-card bills issued.")
+    changes: int = strawberry.field(
+        description="Loans whose delinquency or status (OVERDUE) changed."
+    )
     created_at: dt.datetime = strawberry.field(description="When the day was asked to close.")
     started_at: dt.datetime | None = strawberry.field(description="When its chunks were queued.")
     finished_at: dt.datetime | None = strawberry.field(description="When its last chunk ended.")
@@ -98,6 +101,7 @@ class BillingRunNode(relay.Node):
             loans=row.loans,
             accruals=row.accruals,
             bills=row.bills,
+            changes=row.changes,
             created_at=row.created_at,
             started_at=row.started_at,
             finished_at=row.finished_at,

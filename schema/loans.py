@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -14,6 +15,7 @@ from strawberry import relay
 from domain import loans as domain
 from domain import origination, payments
 from domain.applications import LoanAsk
+from domain.billing import delinquency
 from domain.origination import LoanFilter
 from domain.pagination import page_of_loaded
 from domain.products import RepaymentStyle
@@ -69,6 +71,9 @@ class LoanStatus(enum.Enum):
     REJECTED = strawberry.enum_value("REJECTED", description="Refused.")
     FAILED = strawberry.enum_value("FAILED", description="No decision could be reached.")
     ACTIVE = strawberry.enum_value("ACTIVE", description="Paid out and being repaid.")
+    OVERDUE = strawberry.enum_value(
+        "OVERDUE", description="Provider-funded: still owed after its duration."
+    )
     PAID = strawberry.enum_value("PAID", description="Closed: nothing owed.")
 
 
@@ -235,11 +240,31 @@ class LoanNode(relay.Node):
         if (
             rules is None
             or rules.style is RepaymentStyle.REVOLVING
-            or self.row.status is not domain.LoanStatus.ACTIVE
+            or self.row.status not in (domain.LoanStatus.ACTIVE, domain.LoanStatus.OVERDUE)
         ):
             return None
         minor = payments.payable(rules, self._schedule(info), info.context.today())
         return Money.from_minor(minor, self.row.currency)
+
+    @strawberry.field(
+        description="Delinquent by the product's rule as of the last daily close (weekly "
+        "and monthly: the two most recent installments due both unpaid, RULES.md §5); the "
+        "payment that clears the arrears clears it at once."
+    )
+    def delinquent(self) -> bool:
+        return self.row.delinquent
+
+    @strawberry.field(
+        description="Days since the oldest unpaid installment fell due, as of the business "
+        "date (0 when nothing is overdue)."
+    )
+    def days_past_due(self, info: Info) -> int:
+        return delinquency.days_past_due(self._schedule(info), info.context.today())
+
+    @strawberry.field(description="Installments past their due date and not fully paid.")
+    def overdue_installments(self, info: Info) -> list[LoanInstallment]:
+        late = delinquency.overdue(self._schedule(info), info.context.today())
+        return [LoanInstallment.from_row(due, self.row.currency) for due in late]
 
     @strawberry.field(description="Installments still (partly) unpaid.")
     def repayments_left(self, info: Info) -> int:
@@ -422,10 +447,13 @@ class LoanQueries:
         status: Annotated[
             LoanStatus | None, strawberry.argument(description="Only this status.")
         ] = None,
+        delinquent: Annotated[
+            bool | None,
+            strawberry.argument(description="Only delinquent (true) or current (false) loans."),
+        ] = None,
     ) -> Connection[LoanNode]:
-        page = resolvers.loans_page(
-            info.context, _filter(customer_id, product_code, status), first, decode_cursor(after)
-        )
+        wanted = replace(_filter(customer_id, product_code, status), delinquent=delinquent)
+        page = resolvers.loans_page(info.context, wanted, first, decode_cursor(after))
         return Connection[LoanNode].from_page(page, LoanNode.from_model, lambda row: row.id)
 
     @strawberry.field(description="One loan by global id, if the viewer may see it.")

@@ -24,6 +24,9 @@ class NotificationKind(enum.Enum):
     PAYMENT_RECEIVED = strawberry.enum_value(
         "PAYMENT_RECEIVED", description="A payment was booked on one of your loans."
     )
+    DELINQUENCY_WARNING = strawberry.enum_value(
+        "DELINQUENCY_WARNING", description="A loan of yours became delinquent (missed dues)."
+    )
 
 
 @strawberry.type(description="A message for the signed-in user.")

@@ -16,6 +16,7 @@ from sqlmodel import Field, Session, SQLModel, col, select, update
 from domain.billing.accrual import accrue_card_interest
 from domain.billing.bills import issue_bills
 from domain.billing.calendar import business_date, calendar
+from domain.billing.delinquency import mark_delinquency
 from domain.errors import FieldProblem, InvalidInput
 from domain.loans import Loan, LoanStatus
 from domain.outbox import emit_job
@@ -55,6 +56,7 @@ class BillingRun(SQLModel, table=True):
     loans: int = 0  # loans in the chunks closed so far
     accruals: int = 0
     bills: int = 0
+    changes: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = Field(sa_column=timestamp_column())
     started_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
     finished_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
@@ -74,6 +76,7 @@ class BillingChunk(SQLModel, table=True):
     )
     accruals: int = 0
     bills: int = 0
+    changes: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # loans changed
     error: str | None = Field(default=None, max_length=1000)
     finished_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
 
@@ -176,7 +179,7 @@ def _ranges(session: Session, size: int) -> list[tuple[int, int, int]]:
     """(first id, last id, loans) of each chunk of `size` loans still open."""
     ids = session.exec(
         select(Loan.id)
-        .where(col(Loan.status).in_([LoanStatus.ACTIVE, LoanStatus.APPROVED]))
+        .where(col(Loan.status).in_([LoanStatus.ACTIVE, LoanStatus.OVERDUE, LoanStatus.APPROVED]))
         .order_by(col(Loan.id))
     ).all()
     known = [i for i in ids if i is not None]
@@ -230,6 +233,7 @@ def close_chunk(session: Session, chunk_id: int, now: datetime) -> bool:
     span = (run.business_date, chunk.first_loan_id, chunk.last_loan_id, run.id)
     chunk.accruals = accrue_card_interest(session, *span)
     chunk.bills = issue_bills(session, *span)
+    chunk.changes = mark_delinquency(session, *span[:3], now)
     chunk.status, chunk.finished_at = ChunkStatus.DONE, now
     session.add(chunk)
     _count(session, chunk, done=1, failed=0, now=now)
@@ -258,6 +262,7 @@ def _count(session: Session, chunk: BillingChunk, *, done: int, failed: int, now
             loans=BillingRun.loans + (chunk.loans if done else 0),
             accruals=BillingRun.accruals + chunk.accruals,
             bills=BillingRun.bills + chunk.bills,
+            changes=BillingRun.changes + chunk.changes,
         )
     )
     run = session.exec(
