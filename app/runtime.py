@@ -26,6 +26,7 @@ from domain.sign_in import purge_expired
 from domain.tables import utcnow
 from domain.unit_of_work import UnitOfWork
 from integrations.cbs.client import SoapCoreBanking
+from integrations.email import SmtpEmailSender
 from integrations.scoring_engine import HttpScoringEngine
 from workers import runtime as worker_runtime
 from workers.actors import load_actor_modules
@@ -34,6 +35,19 @@ from workers.outbox import OutboxDispatcher
 from workers.scheduler import Job, LeaderLock, run_scheduler
 
 log = structlog.get_logger(__name__)
+
+
+def _email_sender(settings: Settings) -> SmtpEmailSender | None:
+    if not settings.smtp_host:
+        return None
+    return SmtpEmailSender(
+        settings.smtp_host,
+        settings.smtp_port,
+        settings.smtp_from,
+        username=settings.smtp_username,
+        password=settings.smtp_password,
+        starttls=settings.smtp_starttls,
+    )
 
 
 @dataclass
@@ -87,6 +101,7 @@ class Runtime:
             core_banking=core_banking,
             retry_policy=settings.retry_policy(),
             billing_chunk_size=settings.billing_chunk_size,
+            email_sender=_email_sender(settings),
         )
         worker_runtime.install(jobs)
         return cls(

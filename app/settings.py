@@ -88,6 +88,12 @@ class Settings(BaseSettings):
     scoring_callback_username: str = Field("lendgraph-scoring", alias="SCORING_CALLBACK_USERNAME")
     scoring_callback_password: str = Field(DEV_SCORING_PASSWORD, alias="SCORING_CALLBACK_PASSWORD")
 
+    smtp_host: str | None = Field(None, alias="SMTP_HOST")
+    smtp_port: int = Field(25, ge=1, le=65535, alias="SMTP_PORT")
+    smtp_from: str = Field("lendgraph@localhost", alias="SMTP_FROM")
+    smtp_username: str | None = Field(None, alias="SMTP_USERNAME")
+    smtp_password: str | None = Field(None, alias="SMTP_PASSWORD")
+    smtp_starttls: bool = Field(False, alias="SMTP_STARTTLS")
     billing_chunk_size: int = Field(1000, ge=1, le=100_000, alias="BILLING_CHUNK_SIZE")
     billing_check_seconds: int = Field(3600, ge=10, alias="BILLING_CHECK_SECONDS")
 

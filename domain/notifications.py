@@ -1,20 +1,24 @@
 """Notifications: messages stored per user, each announced to that user's subscribers.
 
 Every notification has a dedupe key (kind, loan and what it is about), so raising the same
-one twice — a retried job, a replayed request — stores and announces it once. Today a
-borrower is told when an application is decided and when a payment is booked; reminders,
-missed payments, delinquency and bills come with the daily close.
+one twice — a retried job, a replayed request — stores and announces it once. Borrowers
+are told when an application is decided and a payment booked, and by the daily close of
+reminders, missed payments, delinquency and bills. Each is stored and announced live, and
+emailed through an `EmailSender` when one is configured (a job, retried on failure, that
+never stores the notification again).
 """
 
 from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlmodel import Field, Session, SQLModel, col, select, update
 
-from domain.outbox import emit_event
+from domain.customers import Customer
+from domain.outbox import emit_event, emit_job
 from domain.pagination import Page, page_by_id
 from domain.tables import timestamp_column
 from domain.upsert import insert_ignoring_conflicts
@@ -22,10 +26,26 @@ from domain.upsert import insert_ignoring_conflicts
 NOTIFICATION_RECEIVED = "notificationReceived"
 
 
+DELIVER_ACTOR = "deliver_notification"
+
+
+class EmailUndeliverable(Exception):
+    """The email sender could not hand the message over (raised by senders; retried)."""
+
+
+class EmailSender(Protocol):
+    """Delivers one email; raises EmailUndeliverable when it could not."""
+
+    def send(self, to: str, subject: str, body: str) -> None: ...
+
+
 class NotificationKind(enum.StrEnum):
     LOAN_DECIDED = "LOAN_DECIDED"
     PAYMENT_RECEIVED = "PAYMENT_RECEIVED"
     DELINQUENCY_WARNING = "DELINQUENCY_WARNING"
+    PAYMENT_REMINDER = "PAYMENT_REMINDER"
+    MISSED_PAYMENT = "MISSED_PAYMENT"
+    BILL_ISSUED = "BILL_ISSUED"
 
 
 class Notification(SQLModel, table=True):
@@ -41,6 +61,8 @@ class Notification(SQLModel, table=True):
     body: str = Field(max_length=500)
     loan_id: int | None = Field(default=None, foreign_key="loans.id")
     dedupe_key: str = Field(max_length=160, sa_column_kwargs={"unique": True, "nullable": False})
+    # When it went out by email (null: not yet, or no email sender or address).
+    emailed_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
     created_at: datetime = Field(sa_column=timestamp_column())
     read_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
 
@@ -85,6 +107,7 @@ def notify(
         loanId=loan_id,
         createdAt=now.isoformat(),
     )
+    emit_job(session, DELIVER_ACTOR, notification_id=stored.id)  # email, when configured
 
 
 def notifications_page(
@@ -107,3 +130,22 @@ def mark_read(session: Session, user_id: int, ids: list[int] | None, now: dateti
         statement = statement.where(col(Notification.id).in_(ids))
     result = session.exec(statement)
     return int(result.rowcount or 0)
+
+
+def email_of(session: Session, notification_id: int) -> tuple[Notification, str] | None:
+    """The notification and its recipient's address, if it is still to be emailed."""
+    notification = session.get(Notification, notification_id)
+    if notification is None or notification.emailed_at is not None:
+        return None
+    address = session.exec(
+        select(Customer.email).where(Customer.user_id == notification.user_id)
+    ).first()
+    return (notification, address) if address else None
+
+
+def mark_emailed(session: Session, notification_id: int, now: datetime) -> None:
+    session.exec(
+        update(Notification)
+        .where(col(Notification.id) == notification_id, col(Notification.emailed_at).is_(None))
+        .values(emailed_at=now)
+    )

@@ -91,6 +91,8 @@ class LoanProduct(SQLModel, table=True):
     funding_source: FundingSource = Field(sa_type=_enum(FundingSource, "funding_source"))
     payment_rule: PaymentRule = Field(sa_type=_enum(PaymentRule, "payment_rule"))
     delinquency_rule: DelinquencyRule = Field(sa_type=_enum(DelinquencyRule, "delinquency"))
+    # Borrowers are reminded this many days before each due date (0: no reminders).
+    reminder_days: int = Field(default=3, sa_column_kwargs={"server_default": "3"})
     active: bool = True
 
     @property
@@ -157,6 +159,7 @@ class ProductTerms:
     term_max: int | None = None
     interest_rate: Decimal | None = None
     minimum_rate: Decimal | None = None
+    reminder_days: int | None = None
     active: bool | None = None
 
 
@@ -188,6 +191,8 @@ def _field_problems(product: LoanProduct, terms: ProductTerms) -> list[FieldProb
     _check_rate(problems, "minimumRate", terms.minimum_rate)
     if terms.name is not None and not 0 < len(terms.name.strip()) <= 100:
         problems.append(FieldProblem("name", "1-100 characters"))
+    if terms.reminder_days is not None and not 0 <= terms.reminder_days <= 30:
+        problems.append(FieldProblem("reminderDays", "0-30 days"))
     problems += [
         FieldProblem(field, "must be between 1 and 10000")
         for field, term in (("termMin", terms.term_min), ("termMax", terms.term_max))
@@ -242,6 +247,7 @@ def apply_terms(product: LoanProduct, terms: ProductTerms) -> LoanProduct:
     product.interest_rate = _pick(terms.interest_rate, product.interest_rate)
     product.minimum_rate = _pick(terms.minimum_rate, product.minimum_rate)
     product.active = _pick(terms.active, product.active)
+    product.reminder_days = _pick(terms.reminder_days, product.reminder_days)
     return product
 
 

@@ -27,6 +27,13 @@ class NotificationKind(enum.Enum):
     DELINQUENCY_WARNING = strawberry.enum_value(
         "DELINQUENCY_WARNING", description="A loan of yours became delinquent (missed dues)."
     )
+    PAYMENT_REMINDER = strawberry.enum_value(
+        "PAYMENT_REMINDER", description="A payment falls due in a few days."
+    )
+    MISSED_PAYMENT = strawberry.enum_value(
+        "MISSED_PAYMENT", description="A payment was not made by its due date."
+    )
+    BILL_ISSUED = strawberry.enum_value("BILL_ISSUED", description="A credit-card bill was issued.")
 
 
 @strawberry.type(description="A message for the signed-in user.")

@@ -158,6 +158,12 @@ class LoanProduct:
     def delinquency_rule(self) -> DelinquencyRule:
         return DelinquencyRule[self.row.delinquency_rule.name]
 
+    @strawberry.field(
+        description="Borrowers are reminded this many days before each due date (0: never)."
+    )
+    def reminder_days(self) -> int:
+        return self.row.reminder_days
+
     @strawberry.field(description="False when the product takes no new applications.")
     def active(self) -> bool:
         return self.row.active
@@ -230,6 +236,9 @@ class UpdateLoanProductInput:
     term_max: int | None = strawberry.field(default=None, description="New longest term.")
     interest_rate: Decimal | None = strawberry.field(default=None, description="New rate.")
     minimum_rate: Decimal | None = strawberry.field(default=None, description="New lowest rate.")
+    reminder_days: int | None = strawberry.field(
+        default=None, description="Days before each due date to remind borrowers (0-30)."
+    )
     active: bool | None = strawberry.field(default=None, description="Open or close it.")
 
     def to_domain(self) -> domain.ProductTerms:
@@ -241,6 +250,7 @@ class UpdateLoanProductInput:
             term_max=self.term_max,
             interest_rate=self.interest_rate,
             minimum_rate=self.minimum_rate,
+            reminder_days=self.reminder_days,
             active=self.active,
         )
 

@@ -12,6 +12,7 @@ ACTOR_MODULES: tuple[str, ...] = (
     "workers.customer_actors",
     "workers.scoring_actors",
     "workers.billing_actors",
+    "workers.notification_actors",
 )
 
 

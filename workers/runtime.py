@@ -10,6 +10,7 @@ from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
 from domain.core_banking import CoreBanking
+from domain.notifications import EmailSender
 from domain.scoring.external import ScoringEngine
 from domain.scoring.progress import RetryPolicy
 from domain.unit_of_work import UnitOfWork
@@ -23,6 +24,7 @@ class WorkerRuntime:
     core_banking: CoreBanking | None = None
     retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
     billing_chunk_size: int = 1000
+    email_sender: EmailSender | None = None
 
     @contextmanager
     def unit_of_work(self) -> Iterator[UnitOfWork]:

@@ -7,7 +7,7 @@ income) when the bill is issued. One bill per (loan, cycle): issuing twice chang
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -15,9 +15,11 @@ from sqlmodel import Field, Session, SQLModel, col, func, select
 
 from domain.accounts import interest_income_account
 from domain.billing.accrual import GRACE, NANO_PER_MINOR, InterestAccrual
+from domain.customers import Customer
 from domain.ledger import AccountKind, AccountSpec, Leg, credit, debit, open_accounts, post
 from domain.loans import Loan, LoanStatus
 from domain.money import MINOR_UNIT_EXPONENTS, Money
+from domain.notifications import NotificationKind, notify
 from domain.products import LoanProduct, RepaymentStyle
 from domain.upsert import insert_ignoring_conflicts
 
@@ -195,7 +197,13 @@ def _bill(due: _Due, day: date, interest_nano: int, owed_now: _Owed) -> dict[str
 
 
 def issue_bills(
-    session: Session, day: date, first_id: int, last_id: int, run_id: int | None
+    session: Session,
+    day: date,
+    first_id: int,
+    last_id: int,
+    run_id: int | None,
+    *,
+    now: datetime,
 ) -> int:
     """Bill the card loans in the id range whose cycle ends on `day`; bills issued."""
     due = _due_today(session, day, first_id, last_id)
@@ -226,7 +234,37 @@ def issue_bills(
     issued = insert_ignoring_conflicts(session, CardBill, rows)
     if issued:
         _book_interest(session, [d.loan for d in due], day, run_id)
+        _announce_bills(session, [d.loan for d in due], day, now)
     return issued
+
+
+def _announce_bills(session: Session, loans: list[Loan], day: date, now: datetime) -> None:
+    """A "bill issued" notification to each borrower, once per bill."""
+    owners = {
+        c.id: c.user_id
+        for c in session.exec(
+            select(Customer).where(col(Customer.id).in_({loan.customer_id for loan in loans}))
+        )
+    }
+    by_id = {loan.id: loan for loan in loans}
+    for bill in session.exec(
+        select(CardBill).where(
+            col(CardBill.loan_id).in_(list(by_id)), col(CardBill.billing_date) == day
+        )
+    ):
+        loan = by_id[bill.loan_id]
+        due = Money.from_minor(bill.minimum_due_minor, loan.currency)
+        notify(
+            session,
+            user_id=owners.get(loan.customer_id),
+            kind=NotificationKind.BILL_ISSUED,
+            about=f"loan:{loan.id}:bill:{bill.number}",
+            title="Your bill is ready",
+            body=f"Loan {loan.number}: bill {bill.number} asks for {due} by "
+            f"{bill.due_date.isoformat()}.",
+            loan_id=loan.id,
+            now=now,
+        )
 
 
 def _book_interest(session: Session, loans: list[Loan], day: date, run_id: int | None) -> None:

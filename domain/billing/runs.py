@@ -17,6 +17,7 @@ from domain.billing.accrual import accrue_card_interest
 from domain.billing.bills import issue_bills
 from domain.billing.calendar import business_date, calendar
 from domain.billing.delinquency import mark_delinquency
+from domain.billing.reminders import remind
 from domain.errors import FieldProblem, InvalidInput
 from domain.loans import Loan, LoanStatus
 from domain.outbox import emit_job
@@ -57,6 +58,7 @@ class BillingRun(SQLModel, table=True):
     accruals: int = 0
     bills: int = 0
     changes: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    notices: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = Field(sa_column=timestamp_column())
     started_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
     finished_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
@@ -77,6 +79,7 @@ class BillingChunk(SQLModel, table=True):
     accruals: int = 0
     bills: int = 0
     changes: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # loans changed
+    notices: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     error: str | None = Field(default=None, max_length=1000)
     finished_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
 
@@ -232,8 +235,9 @@ def close_chunk(session: Session, chunk_id: int, now: datetime) -> bool:
     assert run is not None
     span = (run.business_date, chunk.first_loan_id, chunk.last_loan_id, run.id)
     chunk.accruals = accrue_card_interest(session, *span)
-    chunk.bills = issue_bills(session, *span)
+    chunk.bills = issue_bills(session, *span, now=now)
     chunk.changes = mark_delinquency(session, *span[:3], now)
+    chunk.notices = remind(session, *span[:3], now)
     chunk.status, chunk.finished_at = ChunkStatus.DONE, now
     session.add(chunk)
     _count(session, chunk, done=1, failed=0, now=now)
@@ -263,6 +267,7 @@ def _count(session: Session, chunk: BillingChunk, *, done: int, failed: int, now
             accruals=BillingRun.accruals + chunk.accruals,
             bills=BillingRun.bills + chunk.bills,
             changes=BillingRun.changes + chunk.changes,
+            notices=BillingRun.notices + chunk.notices,
         )
     )
     run = session.exec(
