@@ -8,17 +8,24 @@ from datetime import date
 from sqlmodel import Session
 
 from domain import payments as domain
+from domain.billing.card_payments import statement_dues
 from domain.customers import customer_of_user
 from domain.errors import DomainError, FieldProblem, InvalidInput
 from domain.funding import shares_of_payments
 from domain.loans import Loan
 from domain.origination import by_ids
 from domain.payments import LoanNotFound, Payment, PaymentRequest
-from domain.products import LoanProduct
+from domain.products import LoanProduct, RepaymentStyle
 from domain.users import Role
 from resolvers import loans as loan_resolvers
 from resolvers.context import RequestContext
-from resolvers.loaders import LoanLoader, PaymentsLoader, ProductLoader, ScheduleLoader
+from resolvers.loaders import (
+    BillsLoader,
+    LoanLoader,
+    PaymentsLoader,
+    ProductLoader,
+    ScheduleLoader,
+)
 from resolvers.use_case import require_viewer, run_use_case
 
 
@@ -63,14 +70,15 @@ def rules_of(context: RequestContext, loan: Loan) -> domain.Rules | None:
 def statement(
     context: RequestContext, loan: Loan, since: date | None, until: date | None
 ) -> domain.Statement | DomainError:
+    payments = payments_of_loan(context, loan)
+    product = context.loader(ProductLoader).load(loan.product_id) if loan.product_id else None
+    if product is not None and product.repayment_style is RepaymentStyle.REVOLVING:
+        bills = context.loader(BillsLoader).load(loan.id or 0) or []
+        dues = statement_dues(loan, bills, sum(p.principal_minor for p in payments))
+    else:
+        dues = context.loader(ScheduleLoader).load(loan.id or 0) or []
     try:
-        return domain.statement(
-            loan,
-            context.loader(ScheduleLoader).load(loan.id or 0) or [],
-            payments_of_loan(context, loan),
-            since,
-            until,
-        )
+        return domain.statement(loan, dues, payments, since, until)
     except DomainError as error:
         return error
 

@@ -153,7 +153,9 @@ class LoanStatement:
         description="Payments in the period, oldest first."
     )
     upcoming_dues: list[UpcomingDue] = strawberry.field(
-        description="Unpaid installments due in the period (overdue ones included), in order."
+        description="Unpaid installments due in the period (overdue ones included), in order. "
+        "Credit-card loans: what the latest bill still asks, then the bills to come projected "
+        "from the current principal, assuming each minimum is paid on time."
     )
 
     @classmethod

@@ -5,6 +5,7 @@ interest before principal. The loan closes when no principal and no interest are
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from sqlmodel import Session, col, func, select
 
@@ -12,6 +13,9 @@ from domain.billing.accrual import InterestAccrual
 from domain.billing.bills import CardBill, interest_receivable_account
 from domain.ledger import AccountSpec
 from domain.loans import Loan
+from domain.money import Money
+from domain.origination import ScheduledDue
+from domain.schedules import revolving_projection
 
 
 @dataclass(frozen=True)
@@ -83,3 +87,34 @@ def apply_card_plan(session: Session, plan: CardPlan) -> None:
 
 def card_interest_account(loan: Loan) -> AccountSpec:
     return interest_receivable_account(loan)
+
+
+def statement_dues(loan: Loan, bills: list[CardBill], principal_paid: int) -> list[ScheduledDue]:
+    """A card loan's upcoming dues for its statement (§4): what the latest bill still asks,
+    then the bills to come projected from the current principal, assuming each minimum due
+    is paid on its due date. Built in memory, never stored."""
+    dues = []
+    latest = bills[-1] if bills else None
+    if latest is not None and latest.minimum_due_minor > latest.paid_minor:
+        owed = latest.minimum_due_minor - latest.paid_minor
+        dues.append(_due(loan, latest.number, latest.due_date, owed, 0))
+    cycles = loan.tenure - len(bills)
+    balance = loan.principal_minor - principal_paid
+    if cycles > 0 and balance > 0:
+        start = latest.billing_date if latest is not None else loan.start_date
+        for bill in revolving_projection(
+            Money.from_minor(balance, loan.currency), loan.interest_rate, cycles, start
+        ):
+            principal, interest = bill.principal.to_minor(), bill.interest.to_minor()
+            dues.append(_due(loan, len(bills) + bill.number, bill.due_date, principal, interest))
+    return dues
+
+
+def _due(loan: Loan, number: int, on: date, principal: int, interest: int) -> ScheduledDue:
+    return ScheduledDue(
+        loan_id=loan.id or 0,
+        number=number,
+        due_date=on,
+        principal_minor=principal,
+        interest_minor=interest,
+    )

@@ -122,6 +122,9 @@ PAY = """mutation($loan: ID!, $amount: Decimal!, $key: String!) {
     __typename ... on Payment { paidOn principal { amount } interest { amount }
       allocations { kind installmentNumber } loan { status } }
     ... on Error { code message } } }"""
+STATEMENT = """query($id: ID!) { loan(id: $id) { statement { ... on LoanStatement {
+  transactions { date principal { amount } interest { amount } amountPaid { amount } }
+  upcomingDues { installmentNumber dueDate amountDue { amount } } } } } }"""
 LOAN_BILLS = """{ loans(first: 5) { edges { node { id status bills { edges { node { number
   pastDue { amount } minimumDue { amount } paid { amount } final } } } } } } }"""
 
@@ -154,6 +157,25 @@ def test_card_payments_on_the_business_date_carry_the_rest_and_the_final_bill_cl
     assert payment["paidOn"] == str(DISBURSED + timedelta(days=35))  # the business date
     assert (payment["interest"], payment["principal"]) == ({"amount": "51.00"}, {"amount": "49.00"})
     assert twice.data["makePayment"]["code"] == "INVALID_INPUT"  # one payment a day
+    statement = client.execute(STATEMENT, {"id": gid}, token=staff).data["loan"]["statement"]
+    assert statement["transactions"] == [
+        {
+            "date": str(DISBURSED + timedelta(days=35)),
+            "principal": {"amount": "49.00"},
+            "interest": {"amount": "51.00"},
+            "amountPaid": {"amount": "100.00"},
+        }
+    ]
+    upcoming = statement["upcomingDues"]
+    assert upcoming[0] == {  # what bill 1 still asks, due 15 days after its billing date
+        "installmentNumber": 1,
+        "dueDate": str(DISBURSED + timedelta(days=45)),
+        "amountDue": {"amount": "101.00"},
+    }
+    # the final bill, projected from the current principal of 4,951.00: all of it plus
+    # 30 days at 1.68334
+    assert upcoming[1]["installmentNumber"] == 2
+    assert upcoming[1]["amountDue"] == {"amount": "5001.50"}
     _close(client, staff, DISBURSED + timedelta(days=60))
     node = client.execute(LOAN_BILLS, token=staff).data["loans"]["edges"][0]["node"]
     first, final = (edge["node"] for edge in node["bills"]["edges"])
