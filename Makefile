@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 CHECK_DB := sqlite:///var/alembic-check.db
 
-.PHONY: install run test check lint format typecheck imports migrations-check schema-check schema bench bench-payments bench-scoring clean
+.PHONY: install run test check lint format typecheck imports migrations-check schema-check schema bench bench-payments bench-billing bench-scoring clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -61,6 +61,9 @@ bench: install
 
 bench-payments: install ## makePayment over HTTP on PostgreSQL, next to pgbench
 	$(BIN)/python bench/payments.py
+
+bench-billing: install ## one business day closed over 100,000 loans on PostgreSQL by worker processes
+	$(BIN)/python bench/billing.py
 
 bench-scoring: install ## apply -> decided latency of external scoring, against a running `make run`
 	$(BIN)/python bench/scoring.py

@@ -270,10 +270,12 @@ def _count(session: Session, chunk: BillingChunk, *, done: int, failed: int, now
             notices=BillingRun.notices + chunk.notices,
         )
     )
+    # The UPDATE holds the run's row (FOR NO KEY UPDATE) until commit, so this read sees
+    # every chunk counted before ours. Locking it again FOR UPDATE would deadlock with the
+    # KEY SHARE locks other chunks' accrual and bill rows take on it (their run_id FK).
     run = session.exec(
         select(BillingRun)
         .where(BillingRun.id == chunk.run_id)
-        .with_for_update()
         .execution_options(populate_existing=True)
     ).one()
     if run.chunks_done + run.chunks_failed == run.chunks_total:

@@ -1,10 +1,12 @@
 """The daily close in the domain: card interest accrues daily (RULES.md §4), each business
 day is closed once, in order, chunk by chunk, and closing anything twice changes nothing."""
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, col, func, select
 
 from domain.applications import LoanAsk
@@ -265,3 +267,36 @@ def test_no_loan_is_paid_out_on_a_day_already_closed(session: Session) -> None:
             NOW,
         )
     assert refused.value.problems[0].field == "disbursementDate"
+
+
+def test_chunks_closed_at_once_by_many_workers_count_once_and_finish_the_day(
+    session_factory: sessionmaker[Session],
+) -> None:
+    with session_factory() as session:
+        for number in range(9001, 9013):
+            card_loan(session, number)
+        pin(session, DISBURSED + timedelta(days=2))
+        close_days(session, DISBURSED)
+        (run,) = request_close(session, DISBURSED + timedelta(days=1), NOW)
+        assert run.id is not None
+        open_run(session, run.id, 1, NOW)
+        chunk_ids = [
+            c.id for c in session.exec(select(BillingChunk).where(BillingChunk.run_id == run.id))
+        ]
+        session.commit()
+
+    def close(chunk_id: int | None) -> None:
+        assert chunk_id is not None
+        with session_factory() as own:
+            close_chunk(own, chunk_id, NOW)
+            own.commit()
+
+    with ThreadPoolExecutor(6) as pool:
+        for future in [pool.submit(close, c) for c in chunk_ids]:
+            future.result()  # a deadlock or lost update would raise or miscount here
+
+    with session_factory() as session:
+        done = session.get(BillingRun, run.id)
+        assert done is not None and done.status is RunStatus.COMPLETED
+        assert (done.chunks_done, done.loans, done.accruals) == (12, 12, 12)
+        assert calendar(session, NOW).closed_through == DISBURSED + timedelta(days=1)

@@ -1,0 +1,159 @@
+"""One business day's close of business over N loans on PostgreSQL, by W worker processes.
+
+Generates N active loans across products in a throwaway database (60 % credit-card loans,
+20 % weekly flat loans with 50 installments, 20 % monthly EMI loans with 12; set-based SQL,
+so seeding takes seconds), starts W `lendgraph worker` processes on Redis, closes one
+business day with `lendgraph billing run`, and prints loans/s, the total time and the
+workers' peak memory. Then it times a hand-written set-based statement doing the accrual
+part alone for the same loans, and prints the ratio. Figures, not assertions.
+
+    make bench-billing                      # or: .venv/bin/python bench/billing.py
+    BENCH_LOANS=20000 BENCH_WORKERS=4 .venv/bin/python bench/billing.py
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from app.migrations import migrate
+from bench.common import throwaway_database
+
+DAY = date(2026, 6, 15)  # the business day closed; loans started before it
+SEED = """
+INSERT INTO customers (first_name, last_name, age, phone, currency, monthly_income_minor,
+  approved_limit_minor, status, national_id_verified, created_at)
+VALUES ('Bench', 'Borrower', 40, '+910000000000', 'INR', 10000000, 0, 'ACTIVE', false, now());
+
+INSERT INTO loans (number, customer_id, currency, principal_minor, interest_rate, tenure,
+  term_unit, product_id, installment_minor, emis_paid_on_time, start_date, end_date, status,
+  origin, created_at, event_sequence, delinquent)
+SELECT 1000000 + g, (SELECT min(id) FROM customers), p.currency, 500000 + (g % 97) * 1000,
+  p.interest_rate, CASE p.code WHEN 'CREDIT_CARD' THEN 12 WHEN 'WEEKLY_FLAT' THEN 50 ELSE 12 END,
+  p.term_unit, p.id, 10000, 0,
+  CAST(:start AS date) - (g % 29), CAST(:start AS date) + 400,
+  'ACTIVE', 'ORIGINATED', now(), 0, false
+FROM generate_series(1, :loans) AS g
+JOIN loan_products p ON p.code = CASE WHEN g % 5 < 3 THEN 'CREDIT_CARD'
+                                      WHEN g % 5 = 3 THEN 'WEEKLY_FLAT' ELSE 'PERSONAL_EMI' END;
+
+INSERT INTO installments (loan_id, number, due_date, principal_minor, interest_minor,
+  paid_principal_minor, paid_interest_minor)
+SELECT l.id, n, l.start_date + (CASE l.term_unit WHEN 'WEEK' THEN n * 7 ELSE n * 30 END),
+  l.principal_minor / l.tenure, 1000, 0, 0
+FROM loans l JOIN loan_products p ON p.id = l.product_id
+CROSS JOIN LATERAL generate_series(1, l.tenure) AS n
+WHERE p.repayment_style <> 'REVOLVING';
+"""
+ACCRUE_ALONE = """
+INSERT INTO interest_accruals (loan_id, accrued_on, principal_minor, daily_rate_milli,
+  amount_nano, run_id)
+SELECT l.id, :day, l.principal_minor, (l.interest_rate * 2 + 3650) / 7300,
+  l.principal_minor * ((l.interest_rate * 2 + 3650) / 7300) * 10000, NULL
+FROM loans l JOIN loan_products p ON p.id = l.product_id
+WHERE p.repayment_style = 'REVOLVING' AND l.status = 'ACTIVE' AND l.start_date < :day
+ON CONFLICT DO NOTHING
+"""
+
+
+def _seed(url: str, loans: int) -> None:
+    migrate(url)
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        values = {"start": DAY.isoformat(), "loans": loans}
+        for statement in SEED.split(";\n\n"):
+            wanted = {k: v for k, v in values.items() if f":{k}" in statement}
+            connection.execute(sa.text(statement), wanted)
+        connection.execute(sa.text("ANALYZE"))
+    engine.dispose()
+
+
+def _peak_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _close_the_day(env: dict[str, str], workers: int, threads: int) -> tuple[float, int]:
+    command = [sys.executable, "-m", "app.cli"]
+    procs = [
+        subprocess.Popen([*command, "worker", "--threads", str(threads)], env=env)
+        for _ in range(workers)
+    ]
+    time.sleep(3)  # the workers connect and declare their queues
+    try:
+        start = time.monotonic()
+        subprocess.run(
+            [*command, "billing", "run", "--as-of", DAY.isoformat()], env=env, check=True
+        )
+        elapsed = time.monotonic() - start
+        peak = max(_peak_kib(p.pid) for p in procs)
+    finally:
+        for process in procs:
+            process.terminate()
+        for process in procs:
+            process.wait(timeout=30)
+    return elapsed, peak
+
+
+def main() -> None:
+    loans = int(os.environ.get("BENCH_LOANS", "100000"))
+    workers = int(os.environ.get("BENCH_WORKERS", "2"))
+    threads = int(os.environ.get("BENCH_THREADS", "4"))
+    with throwaway_database("lendgraph_bench_billing") as url:
+        started = time.monotonic()
+        _seed(url, loans)
+        print(f"seeded {loans} loans in {time.monotonic() - started:.1f} s")
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+            "QUEUE_NAMESPACE": f"bench-{secrets.token_hex(4)}",
+            "LOG_LEVEL": "WARNING",
+            "LOG_JSON": "true",
+            "WORKER_THREADS": str(threads + 2),
+        }
+        engine = sa.create_engine(url)
+        with engine.begin() as connection:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO business_calendar (id, pinned_date, updated_at) "
+                    "VALUES (1, :d, now())"
+                ),
+                {"d": DAY + timedelta(days=1)},
+            )
+        elapsed, peak = _close_the_day(env, workers, threads)
+        with engine.begin() as connection:
+            run = connection.execute(
+                sa.text("SELECT status, loans, accruals, chunks_total FROM billing_runs")
+            ).one()
+            sql_start = time.monotonic()
+            alone = connection.execute(
+                sa.text(ACCRUE_ALONE), {"day": DAY + timedelta(days=1)}
+            ).rowcount
+            sql_elapsed = time.monotonic() - sql_start
+        engine.dispose()
+    print(
+        f"close of business: {run.status}, {run.loans} loans in {run.chunks_total} chunks, "
+        f"{run.accruals} accruals, {workers} workers x {threads} threads"
+    )
+    print(
+        f"  total {elapsed:.1f} s, {run.loans / elapsed:,.0f} loans/s, peak worker RSS "
+        f"{peak / 1024:.0f} MiB"
+    )
+    print(f"accrual alone, one hand-written statement: {alone} rows in {sql_elapsed:.2f} s")
+    print(f"  ratio (whole close / accrual alone): {elapsed / sql_elapsed:.1f}")
+
+
+if __name__ == "__main__":
+    main()
