@@ -9,6 +9,7 @@ delinquency warning to the borrower) through the outbox; a day marked twice chan
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlmodel import Session, col, select
@@ -98,25 +99,40 @@ def _warn(session: Session, loan: Loan, dues: list[ScheduledDue], day: date, now
     )
 
 
-def mark_delinquency(
-    session: Session, day: date, first_id: int, last_id: int, now: datetime
-) -> int:
-    """The installment loans in the id range, as of the close of `day`; how many changed."""
-    rows = session.exec(
-        select(Loan, LoanProduct)
-        .join(LoanProduct, col(LoanProduct.id) == col(Loan.product_id))
-        .where(
-            col(LoanProduct.repayment_style).in_(INSTALLMENT_STYLES),
-            col(Loan.status).in_(OPEN),
-            col(Loan.id).between(first_id, last_id),
-            col(Loan.start_date) < day,
-        )
-        .order_by(col(Loan.id))
-    ).all()
-    schedules = schedules_of(session, [loan.id for loan, _ in rows if loan.id is not None])
+@dataclass(frozen=True)
+class OpenLoans:
+    """A chunk's open loans with their products and installments, loaded once for every
+    rule of the day that needs them."""
+
+    rows: list[tuple[Loan, LoanProduct]]
+    schedules: dict[int, list[ScheduledDue]]
+
+
+def open_loans(session: Session, first_id: int, last_id: int) -> OpenLoans:
+    rows = [
+        (loan, product)
+        for loan, product in session.exec(
+            select(Loan, LoanProduct)
+            .join(LoanProduct, col(LoanProduct.id) == col(Loan.product_id))
+            .where(col(Loan.status).in_(OPEN), col(Loan.id).between(first_id, last_id))
+            .order_by(col(Loan.id))
+        ).all()
+    ]
+    installment_loans = [
+        loan.id
+        for loan, product in rows
+        if product.repayment_style in INSTALLMENT_STYLES and loan.id is not None
+    ]
+    return OpenLoans(rows, schedules_of(session, installment_loans))
+
+
+def mark_delinquency(session: Session, book: OpenLoans, day: date, now: datetime) -> int:
+    """The installment loans of the chunk, as of the close of `day`; how many changed."""
     changed = 0
-    for loan, product in rows:
-        if refresh(session, loan, product, schedules[loan.id or 0], day=day, now=now):
+    for loan, product in book.rows:
+        if loan.id not in book.schedules or loan.start_date >= day:
+            continue
+        if refresh(session, loan, product, book.schedules[loan.id], day=day, now=now):
             session.add(loan)
             changed += 1
     return changed

@@ -6,58 +6,46 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from domain.billing.bills import bills_of
-from domain.billing.delinquency import INSTALLMENT_STYLES, OPEN
+from domain.billing.delinquency import OpenLoans
 from domain.customers import Customer
 from domain.loans import Loan
 from domain.money import Money
 from domain.notifications import NotificationKind, notify
-from domain.origination import by_ids, schedules_of
+from domain.origination import by_ids
 from domain.products import LoanProduct, RepaymentStyle
 
 Due = tuple[date, int]  # a due date and the minor units it still asks for
 
 
-def _dues(
-    session: Session, loans: list[Loan], cards: set[int]
-) -> dict[int, list[tuple[date, int]]]:
+def _dues(session: Session, book: OpenLoans, cards: set[int]) -> dict[int, list[Due]]:
     """(due date, minor units still asked) of each loan: installments, or card bills."""
-    ids = [loan.id for loan in loans if loan.id is not None]
-    schedules = schedules_of(session, [i for i in ids if i not in cards])
-    bills = bills_of(session, [i for i in ids if i in cards])
-    found: dict[int, list[Due]] = {}
-    for loan_id, dues in schedules.items():
-        found[loan_id] = [(d.due_date, d.remaining) for d in dues]
-    for loan_id, rows in bills.items():
+    found: dict[int, list[Due]] = {
+        loan_id: [(d.due_date, d.remaining) for d in dues]
+        for loan_id, dues in book.schedules.items()
+    }
+    for loan_id, rows in bills_of(session, sorted(cards)).items():
         found[loan_id] = [(b.due_date, max(0, b.minimum_due_minor - b.paid_minor)) for b in rows]
     return found
 
 
-def remind(session: Session, day: date, first_id: int, last_id: int, now: datetime) -> int:
+def remind(session: Session, book: OpenLoans, day: date, now: datetime) -> int:
     """Reminders for dues `reminder_days` ahead, and missed-payment notices for dues that
     fell due today and are still unpaid at its close; how many were raised."""
-    rows = session.exec(
-        select(Loan, LoanProduct)
-        .join(LoanProduct, col(LoanProduct.id) == col(Loan.product_id))
-        .where(col(Loan.status).in_(OPEN), col(Loan.id).between(first_id, last_id))
-    ).all()
     cards = {
         loan.id
-        for loan, product in rows
+        for loan, product in book.rows
         if product.repayment_style is RepaymentStyle.REVOLVING and loan.id is not None
     }
-    kept = [
-        (loan, product)
-        for loan, product in rows
-        if product.repayment_style in INSTALLMENT_STYLES or loan.id in cards
-    ]
-    dues = _dues(session, [loan for loan, _ in kept], cards)
-    owners = by_ids(session, Customer, list({loan.customer_id for loan, _ in kept}))
+    dues = _dues(session, book, cards)
+    owners = by_ids(session, Customer, list({loan.customer_id for loan, _ in book.rows}))
     raised = 0
-    for loan, product in kept:
+    for loan, product in book.rows:
         user = getattr(owners.get(loan.customer_id), "user_id", None)
+        if user is None:
+            continue  # nobody to tell: the customer has no sign-in
         for kind, due in _notices(dues.get(loan.id or 0, []), day, product):
             _tell(session, loan, user, kind, due, now=now)
             raised += 1

@@ -16,7 +16,7 @@ from sqlmodel import Field, Session, SQLModel, col, select, update
 from domain.billing.accrual import accrue_card_interest
 from domain.billing.bills import issue_bills
 from domain.billing.calendar import business_date, calendar
-from domain.billing.delinquency import mark_delinquency
+from domain.billing.delinquency import mark_delinquency, open_loans
 from domain.billing.reminders import remind
 from domain.errors import FieldProblem, InvalidInput
 from domain.loans import Loan, LoanStatus
@@ -236,8 +236,9 @@ def close_chunk(session: Session, chunk_id: int, now: datetime) -> bool:
     span = (run.business_date, chunk.first_loan_id, chunk.last_loan_id, run.id)
     chunk.accruals = accrue_card_interest(session, *span)
     chunk.bills = issue_bills(session, *span, now=now)
-    chunk.changes = mark_delinquency(session, *span[:3], now)
-    chunk.notices = remind(session, *span[:3], now)
+    book = open_loans(session, chunk.first_loan_id, chunk.last_loan_id)
+    chunk.changes = mark_delinquency(session, book, run.business_date, now)
+    chunk.notices = remind(session, book, run.business_date, now)
     chunk.status, chunk.finished_at = ChunkStatus.DONE, now
     session.add(chunk)
     _count(session, chunk, done=1, failed=0, now=now)
