@@ -88,6 +88,7 @@ def server(database_url: str) -> Iterator[LiveServer]:
 
 @pytest.fixture
 def client(server: LiveServer) -> Iterator[GraphQLClient]:
+    server.runtime.make_current()  # jobs run against this server (others may have been built)
     empty_all_tables(server.runtime.engine)
     client = GraphQLClient(server.url)
     yield client
