@@ -125,7 +125,7 @@ def request_close(session: Session, through: date, now: datetime) -> list[Billin
     ]
     insert_ignoring_conflicts(session, BillingRun, rows)
     _retry_failed(session, first, through)
-    _start_next(session, now)
+    resume_stalled_runs(session, now, timedelta(0))  # a worker died mid-chunk: go on
     return _runs_between(session, first, through)
 
 

@@ -1,0 +1,177 @@
+"""The daily close by real `lendgraph worker` processes on PostgreSQL and Redis: closing a day
+twice, or killing a worker mid-run and running the day again, leaves exactly the accruals,
+bills, notifications, loan states and ledger of one clean close, compared row by row."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from app.migrations import migrate
+from bench.billing import DAY, SEED
+from bench.common import throwaway_database
+from tests.services import PG_ADMIN_URL, REDIS_URL, RUN_ID, require
+
+ROOT = Path(__file__).resolve().parents[2]
+LOANS = 1500
+# What one close leaves, without ids, run ids or timestamps.
+SNAPSHOT = {
+    "accruals": "SELECT loan_id, accrued_on, principal_minor, daily_rate_milli, amount_nano "
+    "FROM interest_accruals ORDER BY 1, 2",
+    "bills": "SELECT loan_id, number, billing_date, due_date, principal_minor, interest_minor, "
+    "past_due_minor, minimum_due_minor, balance_minor, paid_minor, final FROM card_bills "
+    "ORDER BY 1, 2",
+    "notifications": "SELECT user_id, kind, dedupe_key, title, body, loan_id FROM notifications "
+    "ORDER BY dedupe_key",
+    "loans": "SELECT id, status, delinquent, event_sequence FROM loans ORDER BY id",
+    "ledger": "SELECT a.code, a.balance_minor, COALESCE(SUM(l.amount_minor), 0) FROM "
+    "ledger_accounts a LEFT JOIN journal_lines l ON l.account_id = a.id GROUP BY a.code, "
+    "a.balance_minor ORDER BY a.code",
+    "events": "SELECT name, payload->>'loanId', payload->>'sequence' FROM outbox "
+    "WHERE kind = 'EVENT' AND name = 'loanUpdated' ORDER BY 2, 3",
+}
+
+
+def _seeded(url: str) -> None:
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        for statement in SEED.split(";\n\n"):
+            values = {"start": DAY.isoformat(), "loans": LOANS}
+            wanted = {k: v for k, v in values.items() if f":{k}" in statement}
+            connection.execute(sa.text(statement), wanted)
+        connection.execute(
+            sa.text(
+                "INSERT INTO users (username, password_hash, role, is_active, created_at) "
+                "VALUES ('bench', 'x', 'CUSTOMER', true, now())"
+            )
+        )
+        connection.execute(sa.text("UPDATE customers SET user_id = (SELECT min(id) FROM users)"))
+        connection.execute(  # some card loans reach their first billing date on the day
+            sa.text("UPDATE loans SET start_date = :s WHERE id % 7 = 0"),
+            {"s": DAY - timedelta(days=30)},
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO business_calendar (id, pinned_date, updated_at) VALUES (1, :d, now())"
+            ),
+            {"d": DAY + timedelta(days=1)},
+        )
+    engine.dispose()
+
+
+def _snapshot(url: str) -> dict[str, list[Any]]:
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        found = {
+            name: [tuple(r) for r in connection.execute(sa.text(q))] for name, q in SNAPSHOT.items()
+        }
+    engine.dispose()
+    return found
+
+
+def _env(url: str, namespace: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": url,
+        "REDIS_URL": REDIS_URL,
+        "QUEUE_NAMESPACE": namespace,
+        "BILLING_CHUNK_SIZE": "50",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def _worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "worker", "--threads", "1"],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+def _close(env: dict[str, str], wait: bool = True) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "billing", "run", "--as-of", DAY.isoformat()],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    if wait:
+        assert process.wait(timeout=240) == 0
+    return process
+
+
+def _chunks_done(url: str) -> tuple[int, int]:
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        row = connection.execute(
+            sa.text("SELECT chunks_done, chunks_total FROM billing_runs")
+        ).first()
+    engine.dispose()
+    return (row[0], row[1]) if row is not None else (0, 0)
+
+
+@pytest.fixture
+def two_books() -> Iterator[tuple[str, str]]:
+    require(PG_ADMIN_URL, "PostgreSQL")
+    require(REDIS_URL, "Redis")
+    with (
+        throwaway_database("lendgraph_test_close") as clean,
+        throwaway_database("lendgraph_test_close") as crashed,
+    ):
+        migrate(clean)
+        migrate(crashed)
+        _seeded(clean)
+        _seeded(crashed)
+        yield clean, crashed
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_a_day_closed_twice_or_after_a_killed_worker_equals_one_clean_close(
+    two_books: tuple[str, str], tmp_path: Path
+) -> None:
+    clean, crashed = two_books
+    clean_env, crashed_env = _env(clean, f"bill-a-{RUN_ID}"), _env(crashed, f"bill-b-{RUN_ID}")
+    worker = _worker(clean_env, tmp_path / "clean.log")
+    try:
+        _close(clean_env)
+        reference = _snapshot(clean)
+        _close(clean_env)  # the same day again
+        assert _snapshot(clean) == reference
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    assert reference["accruals"] and reference["bills"] and reference["notifications"]
+
+    doomed = _worker(crashed_env, tmp_path / "crashed.log")
+    follower = _close(crashed_env, wait=False)
+    deadline = time.monotonic() + 120
+    while _chunks_done(crashed)[0] < 3:
+        assert time.monotonic() < deadline, "the run did not start"
+        time.sleep(0.02)
+    doomed.send_signal(signal.SIGKILL)  # mid-run, mid-chunk as likely as not
+    doomed.wait(timeout=30)
+    follower.kill()
+    done, total = _chunks_done(crashed)
+    assert done < total
+
+    survivor = _worker(crashed_env, tmp_path / "survivor.log")
+    try:
+        _close(crashed_env)  # running the day again carries on where the dead worker stopped
+    finally:
+        survivor.terminate()
+        survivor.wait(timeout=30)
+    assert _snapshot(crashed) == reference
