@@ -16,6 +16,8 @@ from domain import loans as domain
 from domain import origination, payments
 from domain.applications import LoanAsk
 from domain.billing import delinquency
+from domain.billing.bills import CardBill
+from domain.billing.card_payments import CardOwed, card_position, current_minimum
 from domain.origination import LoanFilter
 from domain.pagination import page_of_loaded
 from domain.products import RepaymentStyle
@@ -166,6 +168,21 @@ class LoanNode(relay.Node):
     def _unpaid(self, info: Info) -> list[origination.ScheduledDue]:
         return [d for d in self._schedule(info) if d.remaining > 0]
 
+    def _card_bills(self, info: Info) -> list[CardBill] | None:
+        """The bills of a credit-card loan (its schedule is only the opening projection);
+        None for other loans."""
+        product_id = self.row.product_id
+        product = info.context.loader(ProductLoader).load(product_id) if product_id else None
+        if product is None or product.repayment_style is not RepaymentStyle.REVOLVING:
+            return None
+        bills: list[CardBill] = info.context.loader(BillsLoader).load(self.loan_id) or []
+        return bills
+
+    def _card_owed(self, info: Info, bills: list[CardBill]) -> CardOwed:
+        paid = payment_resolvers.payments_of_loan(info.context, self.row)
+        taken = (sum(p.principal_minor for p in paid), sum(p.interest_minor for p in paid))
+        return card_position(self.row, bills, taken)
+
     @strawberry.field(description="The customer who owes it.")
     def customer(self, info: Info) -> CustomerNode:
         return CustomerNode.from_model(
@@ -189,9 +206,18 @@ class LoanNode(relay.Node):
 
     @strawberry.field(
         description="What is still owed: principal not yet repaid and scheduled interest "
-        "not yet paid; null for imported loans."
+        "not yet paid (credit cards: interest billed and unpaid); null for imported loans."
     )
     def outstanding(self, info: Info) -> Outstanding | None:
+        bills = self._card_bills(info)
+        if bills is not None:  # credit cards: principal left and interest billed, unpaid
+            card = self._card_owed(info, bills)
+            currency = self.row.currency
+            return Outstanding(
+                principal=Money.from_minor(card.principal_minor, currency),
+                interest=Money.from_minor(card.billed_interest_minor, currency),
+                total=Money.from_minor(card.payable_minor, currency),
+            )
         dues = self._schedule(info)
         if not dues and self.row.origin is domain.LoanOrigin.IMPORTED:
             return None
@@ -222,9 +248,13 @@ class LoanNode(relay.Node):
     @strawberry.field(
         description="What to pay by the end of the current period: every unpaid installment "
         "due on or before the first due date from today (arrears included). For a P2P loan, "
-        "what is left of amount × (1 + rate). Null for imported loans."
+        "what is left of amount × (1 + rate); for a credit card, what the latest bill still "
+        "asks (past dues and the minimum due). Null for imported loans."
     )
     def amount_due(self, info: Info) -> Money | None:
+        bills = self._card_bills(info)
+        if bills is not None:  # credit cards: what the latest bill still asks for
+            return Money.from_minor(current_minimum(bills), self.row.currency)
         dues = self._schedule(info)
         if not dues:
             return None

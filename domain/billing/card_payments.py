@@ -118,3 +118,15 @@ def _due(loan: Loan, number: int, on: date, principal: int, interest: int) -> Sc
         principal_minor=principal,
         interest_minor=interest,
     )
+
+
+def card_position(loan: Loan, bills: list[CardBill], paid: tuple[int, int]) -> CardOwed:
+    """What a card loan owes from loaded rows (for lists): principal and billed interest
+    less what payments (principal, interest) took; interest not yet billed is left out."""
+    billed = sum(b.interest_minor for b in bills)
+    return CardOwed(loan.principal_minor - paid[0], billed - paid[1], 0)
+
+
+def current_minimum(bills: list[CardBill]) -> int:
+    """What the latest bill still asks for (past dues and the minimum due)."""
+    return max(0, bills[-1].minimum_due_minor - bills[-1].paid_minor) if bills else 0

@@ -122,6 +122,8 @@ PAY = """mutation($loan: ID!, $amount: Decimal!, $key: String!) {
     __typename ... on Payment { paidOn principal { amount } interest { amount }
       allocations { kind installmentNumber } loan { status } }
     ... on Error { code message } } }"""
+OWED = """query($id: ID!) { loan(id: $id) { amountDue { amount }
+  outstanding { principal { amount } interest { amount } total { amount } } } }"""
 STATEMENT = """query($id: ID!) { loan(id: $id) { statement { ... on LoanStatement {
   transactions { date principal { amount } interest { amount } amountPaid { amount } }
   upcomingDues { installmentNumber dueDate amountDue { amount } } } } } }"""
@@ -157,6 +159,13 @@ def test_card_payments_on_the_business_date_carry_the_rest_and_the_final_bill_cl
     assert payment["paidOn"] == str(DISBURSED + timedelta(days=35))  # the business date
     assert (payment["interest"], payment["principal"]) == ({"amount": "51.00"}, {"amount": "49.00"})
     assert twice.data["makePayment"]["code"] == "INVALID_INPUT"  # one payment a day
+    owed = client.execute(OWED, {"id": gid}, token=staff).data["loan"]
+    assert owed["outstanding"] == {  # 51.00 billed interest paid, 49.00 of the principal
+        "principal": {"amount": "4951.00"},
+        "interest": {"amount": "0.00"},
+        "total": {"amount": "4951.00"},
+    }
+    assert owed["amountDue"] == {"amount": "101.00"}  # what bill 1 still asks
     statement = client.execute(STATEMENT, {"id": gid}, token=staff).data["loan"]["statement"]
     assert statement["transactions"] == [
         {
