@@ -445,17 +445,9 @@ def make_payment(
         return _pay_card(session, loan, request, amount, paid_on=paid_on, now=now)
     dues = schedules_of(session, [request.loan_id])[request.loan_id]
     plan_ = plan(rules, dues, amount, paid_on)
-    payment = Payment(
-        loan_id=request.loan_id,
-        currency=loan.currency,
-        amount_minor=amount.to_minor(),
-        principal_minor=sum(p.principal_minor for p in plan_.parts) + plan_.prepayment_minor,
-        interest_minor=sum(p.interest_minor for p in plan_.parts),
-        paid_on=paid_on,
-        idempotency_key=request.idempotency_key,
-        fingerprint=request.fingerprint(),
-        created_at=now,
-    )
+    principal = sum(p.principal_minor for p in plan_.parts) + plan_.prepayment_minor
+    interest = sum(p.interest_minor for p in plan_.parts)
+    payment = _new_payment(loan, request, amount, (principal, interest), paid_on=paid_on, now=now)
     replay = _store(session, payment, request)
     if replay is not None:
         return replay
@@ -467,6 +459,29 @@ def make_payment(
         refresh(session, loan, product, left, day=today, now=now)
     legs = _ledger_legs(session, loan, product, payment)
     return _book(session, loan, payment, allocations=allocations, legs=legs, owed=owed.total)
+
+
+def _new_payment(
+    loan: Loan,
+    request: PaymentRequest,
+    amount: Money,
+    split: tuple[int, int],
+    *,
+    paid_on: date,
+    now: datetime,
+) -> Payment:
+    """The payment row: `split` is its (principal, interest) in minor units."""
+    return Payment(
+        loan_id=loan.id or 0,
+        currency=loan.currency,
+        amount_minor=amount.to_minor(),
+        principal_minor=split[0],
+        interest_minor=split[1],
+        paid_on=paid_on,
+        idempotency_key=request.idempotency_key,
+        fingerprint=request.fingerprint(),
+        created_at=now,
+    )
 
 
 def _store(session: Session, payment: Payment, request: PaymentRequest) -> Payment | None:
@@ -536,17 +551,8 @@ def _pay_card(
     if amount.to_minor() > owed.payable_minor:
         raise PaymentExceedsOutstanding(Money.from_minor(owed.payable_minor, loan.currency))
     card = plan_card_payment(session, loan, owed, amount.to_minor())
-    payment = Payment(
-        loan_id=loan.id or 0,
-        currency=loan.currency,
-        amount_minor=amount.to_minor(),
-        principal_minor=card.principal_minor,
-        interest_minor=card.interest_minor,
-        paid_on=paid_on,
-        idempotency_key=request.idempotency_key,
-        fingerprint=request.fingerprint(),
-        created_at=now,
-    )
+    split = (card.principal_minor, card.interest_minor)
+    payment = _new_payment(loan, request, amount, split, paid_on=paid_on, now=now)
     replay = _store(session, payment, request)
     if replay is not None:
         return replay
