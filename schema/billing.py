@@ -83,6 +83,9 @@ class BillingRunNode(relay.Node):
     changes: int = strawberry.field(
         description="Loans whose delinquency or status (OVERDUE) changed."
     )
+    notices: int = strawberry.field(
+        description="Payment reminders and missed-payment notices raised."
+    )
     created_at: dt.datetime = strawberry.field(description="When the day was asked to close.")
     started_at: dt.datetime | None = strawberry.field(description="When its chunks were queued.")
     finished_at: dt.datetime | None = strawberry.field(description="When its last chunk ended.")
@@ -102,6 +105,7 @@ class BillingRunNode(relay.Node):
             accruals=row.accruals,
             bills=row.bills,
             changes=row.changes,
+            notices=row.notices,
             created_at=row.created_at,
             started_at=row.started_at,
             finished_at=row.finished_at,

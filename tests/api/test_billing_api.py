@@ -18,7 +18,7 @@ RUN = """mutation($d: Date!) { runBilling(input: {asOf: $d}) {
   __typename ... on RunBillingSuccess { runs { id businessDate status } }
   ... on Error { code message } } }"""
 ONE = """query($id: ID!) { billingRun(id: $id) { businessDate status chunksTotal chunksDone
-  chunksFailed loans accruals durationMs failures { error } } }"""
+  chunksFailed loans accruals bills changes notices durationMs failures { error } } }"""
 RUNS = "{ billingRuns(first: 50) { edges { node { businessDate status accruals } } } }"
 BILLS = """{ loans(first: 5) { edges { node { bills { edges { node { number billingDate dueDate
   interest { amount } principal { amount } pastDue { amount } minimumDue { amount } } } } } } } }"""
