@@ -20,6 +20,7 @@ from domain.billing.calendar import business_date
 from domain.billing.runs import request_close, resume_stalled_runs
 from domain.core_banking import CoreBanking
 from domain.customers import Customer
+from domain.errors import DomainError
 from domain.outbox import OutboxMessage, ProcessedMessage, count_pending, emit_job
 from domain.scoring.progress import resume_stalled
 from domain.sign_in import purge_expired
@@ -143,7 +144,11 @@ class Runtime:
             uow = UnitOfWork(session, self.dispatcher.dispatch)
             with uow.transaction():
                 yesterday = business_date(session, utcnow()) - timedelta(days=1)
-                runs = request_close(session, yesterday, utcnow())
+                try:
+                    runs = request_close(session, yesterday, utcnow())
+                except DomainError as refused:  # e.g. staff already closed a later day
+                    log.info("daily_close_skipped", reason=refused.message)
+                    return 0
                 uow.commit()
         return len(runs)
 
