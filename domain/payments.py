@@ -37,11 +37,15 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, func, select
 
-from domain.accounts import bank_funds_account, interest_income_account, principal_account
+from domain.accounts import (
+    bank_funds_account,
+    interest_income_account,
+    interest_receivable_account,
+    principal_account,
+)
 from domain.billing.card_payments import (
     CardPlan,
     apply_card_plan,
-    card_interest_account,
     card_owed,
     plan_card_payment,
 )
@@ -50,7 +54,7 @@ from domain.customers import Customer
 from domain.errors import DomainError, FieldProblem, InvalidInput
 from domain.funding import repayment_legs
 from domain.idempotency import earlier_result, fingerprint
-from domain.ledger import Leg, credit, debit, open_accounts, post
+from domain.ledger import AccountSpec, Leg, credit, debit, open_accounts, post
 from domain.loan_events import LOAN_UPDATED, PAYMENT_RECEIVED, announce
 from domain.loans import Loan, LoanStatus
 from domain.money import Money, parse_decimal
@@ -366,15 +370,21 @@ def _ledger_legs(session: Session, loan: Loan, product: LoanProduct, payment: Pa
     if product.funding_source is FundingSource.PROVIDERS:
         legs, _ = repayment_legs(session, loan, payment.id or 0, payment.amount, payment.principal)
         return legs
-    receivable = principal_account(loan)
-    funds = bank_funds_account(loan.currency)
-    income = interest_income_account(loan.currency)
-    accounts = open_accounts(session, [receivable, funds, income])
+    return _bank_legs(session, loan, payment, interest_income_account(loan.currency))
+
+
+def _bank_legs(
+    session: Session, loan: Loan, payment: Payment, interest_to: AccountSpec
+) -> list[Leg]:
+    """Bank money in; the loan's principal down, and its interest part to `interest_to`
+    (income when earned on payment; a card's billed-interest receivable)."""
+    receivable, funds = principal_account(loan), bank_funds_account(loan.currency)
+    accounts = open_accounts(session, [receivable, funds, interest_to])
     legs = [debit(accounts[funds.code], payment.amount)]
     if payment.principal_minor:
         legs.append(credit(accounts[receivable.code], payment.principal))
     if payment.interest_minor:
-        legs.append(credit(accounts[income.code], payment.interest))
+        legs.append(credit(accounts[interest_to.code], payment.interest))
     return legs
 
 
@@ -564,7 +574,7 @@ def _pay_card(
     )
     if after.settled:
         loan.status = LoanStatus.PAID
-    legs = _card_legs(session, loan, payment)
+    legs = _bank_legs(session, loan, payment, interest_receivable_account(loan))
     owing = Money.from_minor(after.payable_minor, loan.currency)
     return _book(session, loan, payment, allocations=_card_allocations(card), legs=legs, owed=owing)
 
@@ -594,19 +604,6 @@ def _card_allocations(card: CardPlan) -> list[PaymentAllocation]:
         for kind, principal, interest in parts
         if principal or interest
     ]
-
-
-def _card_legs(session: Session, loan: Loan, payment: Payment) -> list[Leg]:
-    """Bank money in; the loan's principal and its billed interest down."""
-    receivable, interest = principal_account(loan), card_interest_account(loan)
-    funds = bank_funds_account(loan.currency)
-    accounts = open_accounts(session, [receivable, interest, funds])
-    legs = [debit(accounts[funds.code], payment.amount)]
-    if payment.principal_minor:
-        legs.append(credit(accounts[receivable.code], payment.principal))
-    if payment.interest_minor:
-        legs.append(credit(accounts[interest.code], payment.interest))
-    return legs
 
 
 def _announce(

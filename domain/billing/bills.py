@@ -13,10 +13,10 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlmodel import Field, Session, SQLModel, col, func, select
 
-from domain.accounts import interest_income_account
+from domain.accounts import interest_income_account, interest_receivable_account
 from domain.billing.accrual import GRACE, NANO_PER_MINOR, InterestAccrual
 from domain.customers import Customer
-from domain.ledger import AccountKind, AccountSpec, Leg, credit, debit, open_accounts, post
+from domain.ledger import Leg, credit, debit, open_accounts, post
 from domain.loans import Loan, LoanStatus
 from domain.money import MINOR_UNIT_EXPONENTS, Money
 from domain.notifications import NotificationKind, notify
@@ -50,16 +50,6 @@ class CardBill(SQLModel, table=True):
 class _Due:
     loan: Loan
     number: int
-
-
-def interest_receivable_account(loan: Loan) -> AccountSpec:
-    return AccountSpec(
-        f"loan:{loan.number}:interest",
-        f"Loan {loan.number} interest billed",
-        AccountKind.ASSET,
-        loan.currency,
-        non_negative=True,
-    )
 
 
 def _due_today(session: Session, day: date, first_id: int, last_id: int) -> list[_Due]:

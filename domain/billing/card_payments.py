@@ -10,8 +10,7 @@ from datetime import date
 from sqlmodel import Session, col, func, select
 
 from domain.billing.accrual import InterestAccrual
-from domain.billing.bills import CardBill, interest_receivable_account
-from domain.ledger import AccountSpec
+from domain.billing.bills import CardBill
 from domain.loans import Loan
 from domain.money import Money
 from domain.origination import ScheduledDue
@@ -83,10 +82,6 @@ def apply_card_plan(session: Session, plan: CardPlan) -> None:
     if plan.bill is not None and plan.to_bill_minor:
         plan.bill.paid_minor += plan.to_bill_minor
         session.add(plan.bill)
-
-
-def card_interest_account(loan: Loan) -> AccountSpec:
-    return interest_receivable_account(loan)
 
 
 def statement_dues(loan: Loan, bills: list[CardBill], principal_paid: int) -> list[ScheduledDue]:
