@@ -557,7 +557,7 @@ def _pay_card(
         raise InvalidInput(
             [FieldProblem("paidOn", "a credit-card loan takes one payment a day; one was made")]
         )
-    owed = card_owed(session, loan, *_paid_so_far(session, loan))
+    owed = card_owed(session, loan, *_paid_so_far(session, loan), as_of=paid_on)
     if amount.to_minor() > owed.payable_minor:
         raise PaymentExceedsOutstanding(Money.from_minor(owed.payable_minor, loan.currency))
     card = plan_card_payment(session, loan, owed, amount.to_minor())

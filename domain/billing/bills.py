@@ -14,7 +14,8 @@ import sqlalchemy as sa
 from sqlmodel import Field, Session, SQLModel, col, func, select
 
 from domain.accounts import interest_income_account, interest_receivable_account
-from domain.billing.accrual import GRACE, NANO_PER_MINOR, InterestAccrual
+from domain.billing.accrual import GRACE, NANO_PER_MINOR, InterestAccrual, accrue_card_interest
+from domain.billing.calendar import days_between
 from domain.customers import Customer
 from domain.ledger import Leg, credit, debit, open_accounts, post
 from domain.loans import Loan, LoanStatus
@@ -186,6 +187,24 @@ def _bill(due: _Due, day: date, interest_nano: int, owed_now: _Owed) -> dict[str
     }
 
 
+@dataclass(frozen=True)
+class Billed:
+    """What billing one day did for a range of loans: bills issued, and days of their cycles
+    accrued only now (closed before the bank's first close, or never closed)."""
+
+    bills: int
+    accruals: int
+
+
+def _complete_cycles(
+    session: Session, due: list[_Due], day: date, span: tuple[int, int, int | None]
+) -> int:
+    """Accrue every day of the billed cycles still missing, so no bill loses a day (§4)."""
+    ids = [d.loan.id for d in due if d.loan.id is not None]
+    cycle = days_between(day - CYCLE + timedelta(days=1), day)
+    return accrue_card_interest(session, cycle, *span, loan_ids=ids)
+
+
 def issue_bills(
     session: Session,
     day: date,
@@ -194,11 +213,12 @@ def issue_bills(
     run_id: int | None,
     *,
     now: datetime,
-) -> int:
-    """Bill the card loans in the id range whose cycle ends on `day`; bills issued."""
+) -> Billed:
+    """Bill the card loans in the id range whose cycle ends on `day`."""
     due = _due_today(session, day, first_id, last_id)
     if not due:
-        return 0
+        return Billed(0, 0)
+    filled = _complete_cycles(session, due, day, (first_id, last_id, run_id))
     ids = [d.loan.id for d in due if d.loan.id is not None]
     interest = _cycle_interest_nano(session, ids, day)
     paid, past = _principal_paid(session, ids, day), _past_due(session, ids)
@@ -225,7 +245,7 @@ def issue_bills(
     if issued:
         _book_interest(session, [d.loan for d in due], day, run_id)
         _announce_bills(session, [d.loan for d in due], day, now)
-    return issued
+    return Billed(issued, filled)
 
 
 def _announce_bills(session: Session, loans: list[Loan], day: date, now: datetime) -> None:

@@ -3,7 +3,7 @@ wall clock. Every rule takes its "as of" from here; staff may pin it in developm
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlmodel import Field, Session, SQLModel, select
 
@@ -55,3 +55,8 @@ def pin_business_date(
     session.add(row)
     session.flush()
     return row
+
+
+def days_between(first: date, last: date) -> list[date]:
+    """Every day from `first` through `last` (none when `last` is before `first`)."""
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]

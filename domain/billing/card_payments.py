@@ -5,12 +5,13 @@ interest before principal. The loan closes when no principal and no interest are
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from sqlmodel import Session, col, func, select
 
-from domain.billing.accrual import InterestAccrual
+from domain.billing.accrual import InterestAccrual, not_yet_accrued_nano
 from domain.billing.bills import CardBill
+from domain.billing.calendar import days_between
 from domain.loans import Loan
 from domain.money import Money
 from domain.origination import ScheduledDue
@@ -51,7 +52,11 @@ def latest_bill(session: Session, loan_id: int) -> CardBill | None:
     ).first()
 
 
-def card_owed(session: Session, loan: Loan, principal_paid: int, interest_paid: int) -> CardOwed:
+def card_owed(
+    session: Session, loan: Loan, principal_paid: int, interest_paid: int, *, as_of: date
+) -> CardOwed:
+    """What the loan owes on `as_of`: interest not yet billed counts every day since the last
+    bill before `as_of`, kept by a close or not (a day not closed yet still earned interest)."""
     billed = session.exec(
         select(func.coalesce(func.sum(CardBill.interest_minor), 0)).where(
             CardBill.loan_id == loan.id
@@ -63,10 +68,12 @@ def card_owed(session: Session, loan: Loan, principal_paid: int, interest_paid: 
     )
     if last is not None:
         since = since.where(col(InterestAccrual.accrued_on) > last.billing_date)
+    start = last.billing_date if last is not None else loan.start_date
+    unclosed = days_between(start + timedelta(days=1), as_of - timedelta(days=1))
     return CardOwed(
         loan.principal_minor - principal_paid,
         int(billed) - interest_paid,
-        int(session.exec(since).one()),
+        int(session.exec(since).one()) + not_yet_accrued_nano(session, loan.id or 0, unclosed),
     )
 
 

@@ -15,19 +15,21 @@ from sqlmodel import Field, Session, SQLModel, col, select, update
 
 from domain.billing.accrual import accrue_card_interest
 from domain.billing.bills import issue_bills
-from domain.billing.calendar import business_date, calendar
+from domain.billing.calendar import business_date, calendar, days_between
 from domain.billing.delinquency import mark_delinquency, open_loans
 from domain.billing.reminders import remind
 from domain.errors import FieldProblem, InvalidInput
 from domain.loans import Loan, LoanStatus
 from domain.outbox import emit_job
 from domain.pagination import Page, page_by_id
+from domain.products import LoanProduct, RepaymentStyle
 from domain.tables import timestamp_column
 from domain.upsert import insert_ignoring_conflicts
 
 OPEN_ACTOR = "open_billing_run"
 CHUNK_ACTOR = "close_billing_chunk"
 MAX_CATCH_UP_DAYS = 366
+OPEN_STATUSES = (LoanStatus.ACTIVE, LoanStatus.OVERDUE, LoanStatus.APPROVED)
 
 
 class RunStatus(enum.StrEnum):
@@ -91,18 +93,28 @@ class ChunkFailure:
     error: str
 
 
-def _days(first: date, last: date) -> list[date]:
-    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
-
-
 def _first_open_day(session: Session, closed: date | None, through: date) -> date:
-    """The day after the last one closed; before any day closed, the first day asked for."""
+    """The day after the last one closed. Before any day closed: the first day asked for, or
+    earlier if a card loan was paid out before it — its interest accrues and its bills fall
+    due from the day after disbursement (§4), whenever the bank first closes."""
     if closed is not None:
         return closed + timedelta(days=1)
     earliest = session.exec(select(sa.func.min(BillingRun.business_date))).one()
-    if earliest is not None and through < earliest:
-        raise InvalidInput([FieldProblem("asOf", f"not before the first business day {earliest}")])
-    return earliest or through
+    if earliest is not None:
+        if through < earliest:
+            raise InvalidInput(
+                [FieldProblem("asOf", f"not before the first business day {earliest}")]
+            )
+        return earliest
+    cards = session.exec(
+        select(sa.func.min(Loan.start_date))
+        .join(LoanProduct, col(LoanProduct.id) == col(Loan.product_id))
+        .where(
+            col(LoanProduct.repayment_style) == RepaymentStyle.REVOLVING,
+            col(Loan.status).in_(OPEN_STATUSES),
+        )
+    ).one()
+    return min(through, cards + timedelta(days=1)) if cards is not None else through
 
 
 def request_close(session: Session, through: date, now: datetime) -> list[BillingRun]:
@@ -121,7 +133,7 @@ def request_close(session: Session, through: date, now: datetime) -> list[Billin
         raise InvalidInput([FieldProblem("asOf", f"at most {MAX_CATCH_UP_DAYS} days to catch up")])
     rows: list[dict[str, Any]] = [
         {"business_date": day, "status": RunStatus.PENDING, "created_at": now}
-        for day in _days(first, through)
+        for day in days_between(first, through)
     ]
     insert_ignoring_conflicts(session, BillingRun, rows)
     _retry_failed(session, first, through)
@@ -181,9 +193,7 @@ def _start_next(session: Session, now: datetime) -> None:
 def _ranges(session: Session, size: int) -> list[tuple[int, int, int]]:
     """(first id, last id, loans) of each chunk of `size` loans still open."""
     ids = session.exec(
-        select(Loan.id)
-        .where(col(Loan.status).in_([LoanStatus.ACTIVE, LoanStatus.OVERDUE, LoanStatus.APPROVED]))
-        .order_by(col(Loan.id))
+        select(Loan.id).where(col(Loan.status).in_(OPEN_STATUSES)).order_by(col(Loan.id))
     ).all()
     known = [i for i in ids if i is not None]
     return [
@@ -233,9 +243,10 @@ def close_chunk(session: Session, chunk_id: int, now: datetime) -> bool:
         return False
     run = session.get(BillingRun, chunk.run_id)
     assert run is not None
-    span = (run.business_date, chunk.first_loan_id, chunk.last_loan_id, run.id)
-    chunk.accruals = accrue_card_interest(session, *span)
-    chunk.bills = issue_bills(session, *span, now=now)
+    span = (chunk.first_loan_id, chunk.last_loan_id, run.id)
+    accrued = accrue_card_interest(session, [run.business_date], *span)
+    billed = issue_bills(session, run.business_date, *span, now=now)
+    chunk.accruals, chunk.bills = accrued + billed.accruals, billed.bills
     book = open_loans(session, chunk.first_loan_id, chunk.last_loan_id)
     chunk.changes = mark_delinquency(session, book, run.business_date, now)
     chunk.notices = remind(session, book, run.business_date, now)
