@@ -126,11 +126,11 @@ def main() -> None:
         engine = sa.create_engine(url)
         with engine.begin() as connection:
             connection.execute(
-                sa.text(
-                    "INSERT INTO business_calendar (id, pinned_date, updated_at) "
-                    "VALUES (1, :d, now())"
+                sa.text(  # a bank whose books are closed through the day before
+                    "INSERT INTO business_calendar (id, pinned_date, closed_through, updated_at) "
+                    "VALUES (1, :d, :closed, now())"
                 ),
-                {"d": DAY + timedelta(days=1)},
+                {"d": DAY + timedelta(days=1), "closed": DAY - timedelta(days=1)},
             )
         elapsed, peak = _close_the_day(env, workers, threads)
         with engine.begin() as connection:

@@ -61,10 +61,11 @@ def _seeded(url: str) -> None:
             {"s": DAY - timedelta(days=30)},
         )
         connection.execute(
-            sa.text(
-                "INSERT INTO business_calendar (id, pinned_date, updated_at) VALUES (1, :d, now())"
+            sa.text(  # a bank whose books are closed through the day before
+                "INSERT INTO business_calendar (id, pinned_date, closed_through, updated_at) "
+                "VALUES (1, :d, :closed, now())"
             ),
-            {"d": DAY + timedelta(days=1)},
+            {"d": DAY + timedelta(days=1), "closed": DAY - timedelta(days=1)},
         )
     engine.dispose()
 
