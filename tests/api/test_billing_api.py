@@ -3,14 +3,17 @@
 import time
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from sqlmodel import select
 
 from domain.billing.accrual import NANO_PER_MINOR, InterestAccrual
+from domain.importing_runs import ImportKind
 from domain.users import Role
 from tests.domain.test_billing_runs import DISBURSED, card_loan
 from tests.live_server import GraphQLClient, LiveServer
+from workers.importing import run_import
 
 SET_DATE = """mutation($d: Date) { setBusinessDate(input: {date: $d}) {
   __typename ... on BusinessDay { date pinned closedThrough } ... on Error { code } } }"""
@@ -195,3 +198,48 @@ def test_card_payments_on_the_business_date_carry_the_rest_and_the_final_bill_cl
     cleared = client.execute(PAY, {"loan": gid, "amount": owed, "key": "card-api-03"}, token=staff)
     result = cleared.data["makePayment"]
     assert result.get("loan", {}).get("status") == "PAID", result
+
+
+def test_a_card_applied_for_before_any_close_bills_its_whole_first_cycle(
+    client: GraphQLClient, server: LiveServer, make_user: Any, login: Any, tmp_path: Path
+) -> None:
+    """Issue 14's walk-through on a fresh system: the first close the bank ever runs is the
+    card's billing date, and the bill still asks 51.00 of interest, 201.00 in all (§4)."""
+    make_user("boss", Role.STAFF)
+    staff = login("boss")["accessToken"]
+    aadhar = "4c1e7a52-9d0b-4b8e-a1f2-5e6d7c8b9a01"
+    registered = client.execute(
+        'mutation($id: String!) { registerCustomer(input: {firstName: "Meera", '
+        'lastName: "Iyer", phone: "+919811100001", age: 35, annualIncome: "600000", '
+        "nationalId: $id}) { ... on RegisterCustomerSuccess { customer { id } } } }",
+        {"id": aadhar},
+        token=staff,
+    ).data["registerCustomer"]["customer"]
+    savings = tmp_path / "transactions.csv"
+    savings.write_text(
+        "user,date,transaction_type,amount\n"
+        f"{aadhar},2026-10-01,CREDIT,600000\n{aadhar},2026-10-02,DEBIT,32000\n"
+    )
+    run_import(
+        server.runtime.session_factory,
+        ImportKind.TRANSACTIONS,
+        savings,
+        server.runtime.dispatcher.dispatch,
+    )
+    server.settle()
+    client.execute(SET_DATE, {"d": str(DISBURSED)}, token=staff)
+    applied = client.execute(
+        'mutation($c: ID!) { applyForLoan(input: {productCode: "CREDIT_CARD", '
+        'amount: "5000", interestRate: "12.5", tenure: 12, customerId: $c, '
+        'idempotencyKey: "first-card"}) { ... on LoanApplication { status creditScore } '
+        "... on Error { code message } } }",
+        {"c": registered["id"]},
+        token=staff,
+    ).data["applyForLoan"]
+    assert applied == {"status": "APPROVED", "creditScore": 670}
+
+    _close(client, staff, DISBURSED + timedelta(days=30))  # the first close ever
+
+    node = client.execute(BILLS, token=staff).data["loans"]["edges"][0]["node"]
+    (bill,) = (edge["node"] for edge in node["bills"]["edges"])
+    assert (bill["interest"], bill["minimumDue"]) == ({"amount": "51.00"}, {"amount": "201.00"})
