@@ -51,6 +51,19 @@ def _print_summary(run: ImportRun, report: Path | None) -> None:
         console.print(f"refused rows written to {report}")
 
 
+def _print_rescored(customers: int, embedded: bool) -> None:
+    """Savings transactions re-score their customers: say how many, and whether it is done
+    (embedded: the jobs just ran here) or queued for the worker processes."""
+    noun = "customer" if customers == 1 else "customers"
+    if embedded:
+        console.print(f"re-scored {customers} {noun} (transaction scores)", highlight=False)
+    else:
+        console.print(
+            f"queued the re-scoring of {customers} {noun} (transaction scores) for the workers",
+            highlight=False,
+        )
+
+
 def _run(kind: ImportKind, path: Path, background: bool, report: Path | None) -> None:
     from app.logging import configure_logging
     from app.runtime import Runtime
@@ -86,9 +99,9 @@ def _run(kind: ImportKind, path: Path, background: bool, report: Path | None) ->
                 on_progress=lambda rows: progress.advance(task, rows),
             )
         _print_summary(run, report)
-        jobs = runtime.run_pending_jobs()
-        if jobs:
-            console.print(f"ran {jobs} follow-up jobs (transaction scores)")
+        runtime.run_pending_jobs()
+        if kind is ImportKind.TRANSACTIONS:
+            _print_rescored(run.customers_rescored, runtime.settings.embedded_broker)
     finally:
         runtime.close()
 

@@ -16,10 +16,10 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from domain.customers import Customer, IdType
+from domain.customers import Customer
 from domain.loans import CLOSED_STATUSES, Loan, loans_of_customers
 from domain.money import Money
-from domain.savings import balances
+from domain.savings import account_holders, balances
 from domain.scoring.loan_history import LoanHistoryScore, LoanRecord, loan_history_score
 from domain.scoring.transactions import transaction_score
 from domain.tables import timestamp_column
@@ -93,14 +93,7 @@ def refresh_transaction_scores(session: Session, national_ids: list[str], now: d
     # Locked, in id order: two overlapping score jobs apply one after the other, never
     # an older balance over a newer one. Only verified ids get bank data (see customers).
     customers = session.exec(
-        select(Customer)
-        .where(
-            col(Customer.national_id).in_(national_ids),
-            col(Customer.id_type) == IdType.AADHAR,
-            col(Customer.national_id_verified).is_(True),
-        )
-        .order_by(col(Customer.id))
-        .with_for_update()
+        account_holders(national_ids).order_by(col(Customer.id)).with_for_update()
     ).all()
     totals = balances(session, [c.national_id for c in customers if c.national_id])
     rows = []

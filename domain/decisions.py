@@ -72,7 +72,11 @@ class Decision:
 
     @property
     def installment(self) -> Money | None:
-        return self.schedule[0].total if self.schedule else None
+        """The first due at the corrected rate, only when approved (RULES.md §1 response);
+        a refused or pending request keeps its schedule but quotes no installment."""
+        if self.outcome is not Outcome.APPROVED or not self.schedule:
+            return None
+        return self.schedule[0].total
 
     def refuse(self, code: str, message: str) -> None:
         self.outcome = Outcome.REJECTED

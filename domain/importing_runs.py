@@ -44,6 +44,8 @@ class ImportTally:
     skipped: int = 0
     errors: list[RowError] = field(default_factory=list)
     failed: int = 0
+    # customers whose transaction score the batches' jobs recompute (RULES.md §4)
+    rescored_customers: set[int] = field(default_factory=set)
 
     def refuse(self, row: int, reason: str) -> None:
         self.failed += 1
@@ -57,6 +59,7 @@ class ImportTally:
         for error in other.errors:
             self.refuse(error.row, error.reason)
         self.failed += other.failed - len(other.errors)
+        self.rescored_customers |= other.rescored_customers
 
 
 class ImportRun(SQLModel, table=True):
@@ -76,6 +79,8 @@ class ImportRun(SQLModel, table=True):
     imported: int = 0
     skipped: int = 0
     failed: int = 0
+    # Savings transactions: distinct customers re-scored (the jobs run after each batch).
+    customers_rescored: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     errors: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
     started_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
     finished_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
@@ -83,6 +88,7 @@ class ImportRun(SQLModel, table=True):
     def record(self, tally: ImportTally, status: ImportStatus, now: datetime) -> None:
         self.read, self.imported, self.skipped = tally.read, tally.imported, tally.skipped
         self.failed = tally.failed
+        self.customers_rescored = len(tally.rescored_customers)
         self.errors = [{"row": e.row, "reason": e.reason} for e in tally.errors]
         self.status = status
         if status is not ImportStatus.RUNNING:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Collection
 from datetime import date
 
 import sqlalchemy as sa
 from sqlmodel import Field, Session, SQLModel, col, func, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from domain.customers import Customer, IdType
 
 
 class TransactionType(enum.StrEnum):
@@ -42,3 +46,13 @@ def balances(session: Session, national_ids: list[str]) -> dict[str, tuple[int, 
         .group_by(SavingsTransaction.national_id)
     ).all()
     return {nid: (int(total), int(count)) for nid, total, count in rows}
+
+
+def account_holders(national_ids: Collection[str]) -> SelectOfScalar[Customer]:
+    """The customers whose transactions these are: only a verified Aadhar id links bank data
+    to a customer (see Customer.national_id_verified)."""
+    return select(Customer).where(
+        col(Customer.national_id).in_(national_ids),
+        col(Customer.id_type) == IdType.AADHAR,
+        col(Customer.national_id_verified).is_(True),
+    )

@@ -41,6 +41,15 @@ def add_months(start: date, months: int) -> date:
     raise AssertionError("every month has a 28th")
 
 
+def monthly_dues_reached(start: date, months: int, as_of: date) -> int:
+    """How many of `months` monthly dues (the k-th on add_months(start, k)) have arrived by
+    `as_of`, counted by day: a due later in as_of's month has not arrived yet."""
+    elapsed = (as_of.year - start.year) * 12 + as_of.month - start.month
+    if elapsed > 0 and add_months(start, elapsed) > as_of:
+        elapsed -= 1
+    return max(0, min(months, elapsed))
+
+
 def monthly_rate(annual_percent: Decimal) -> Decimal:
     return annual_percent / 1200
 

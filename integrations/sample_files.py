@@ -19,6 +19,7 @@ from openpyxl import Workbook
 
 from domain.importing.customers import CustomerSheet
 from domain.importing.loans import LoanSheet
+from domain.schedules import monthly_dues_reached
 
 FIRST = (
     "Aarav",
@@ -132,8 +133,10 @@ def _write_loans(path: Path, rng: random.Random, customers: int, loans: int, tod
         rate = Decimal(rng.randrange(700, 2000)) / 100
         tenure = rng.choice((6, 12, 24, 36, 48, 60, 84, 120))
         start = today - timedelta(days=rng.randint(30, 365 * 12))
-        elapsed = min(tenure, (today.year - start.year) * 12 + today.month - start.month)
-        on_time = max(0, elapsed - rng.choice((0, 0, 0, 1, 2, 5)))
+        # never more EMIs paid than have fallen due (by day) as of today
+        on_time = max(
+            0, monthly_dues_reached(start, tenure, today) - rng.choice((0, 0, 0, 1, 2, 5))
+        )
         sheet.append(
             (
                 rng.randint(1, customers),

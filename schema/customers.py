@@ -129,7 +129,12 @@ class CustomerNode(relay.Node):
         description="The Customer ID of the spreadsheet this customer was imported from."
     )
     monthly_income: Money = strawberry.field(description="Monthly income.")
-    approved_limit: Money = strawberry.field(description="36 × monthly income, to the lakh.")
+    approved_limit: Money = strawberry.field(
+        description="The limit current loans are compared with (RULES.md §1): 36 × monthly "
+        "income, rounded to the lakh, for customers registered here and whenever a customer "
+        "changes their income; imported customers keep the approved limit from the bank's "
+        "file, which need not follow that formula."
+    )
     status: CustomerStatus = strawberry.field(description="Whether the customer may borrow.")
     has_account: bool = strawberry.field(description="True when the customer can sign in.")
     created_at: datetime = strawberry.field(description="When the record was created (UTC).")

@@ -70,11 +70,12 @@ class Eligibility:
     tenure: int = strawberry.field(description="Term in the product's unit.")
     installment: Money | None = strawberry.field(
         description="First amount due at the corrected rate (EMI, weekly installment, "
-        "minimum due, or the single payment); null when rejected."
+        "minimum due, or the single payment) when approved; null when rejected or pending."
     )
     schedule: list[ScheduledInstallment] = strawberry.field(
         description="Every due at the corrected rate (a credit card's assumes minimum dues "
-        "are paid on time)."
+        "are paid on time); given even when not approved, to show the figures the rules "
+        "were checked against."
     )
     reasons: list[DecisionReason] = strawberry.field(description="Every rule that decided it.")
     credit_score: int | None = strawberry.field(description="The score the policy used.")

@@ -1,8 +1,8 @@
 """Importing savings transactions: CSV `user,date,transaction_type,amount` (RULES.md §4).
 
 A row is identified by the file's content digest and its row number, so re-running a file
-(or a copy of it) adds nothing. Each batch asks for the affected customers' transaction
-scores to be recomputed in the background.
+(or a copy of it) adds nothing. Each batch that adds rows asks for the transaction scores of
+its users' customers to be recomputed in the background, and counts those customers.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from domain.importing import cells
 from domain.importing.batch import BatchContext, NumberedRow, parse_rows
 from domain.importing_runs import ImportKind, ImportTally
 from domain.outbox import emit_job
-from domain.savings import SavingsTransaction, TransactionType
+from domain.savings import SavingsTransaction, TransactionType, account_holders
 from domain.upsert import insert_ignoring_conflicts
 
 
@@ -52,4 +52,6 @@ class TransactionFile:
         if tally.imported:
             users = sorted({r["national_id"] for r in records})
             emit_job(session, "compute_transaction_scores", national_ids=users)
+            holders = session.exec(account_holders(users)).all()
+            tally.rescored_customers = {c.id for c in holders if c.id is not None}
         return tally

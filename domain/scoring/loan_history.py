@@ -1,7 +1,8 @@
 """The loan-history score, 0–100 (RULES.md §1), from four documented components.
 
 Weights (points out of 100):
-- repayment (40): share of EMIs due so far that were paid on time (1.0 for no EMIs due yet);
+- repayment (40): share of EMIs fallen due by the scoring date (counted by day) that were
+  paid on time (1.0 for no EMIs due yet);
 - experience (20): loans taken, 4 points each up to 5 loans — a longer record earns trust;
 - recent activity (10): loans started this calendar year, 5 points each up to 2;
 - volume (30): total principal ever approved relative to the approved limit, capped at 1.
@@ -16,6 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+
+from domain.schedules import monthly_dues_reached
 
 NEUTRAL_SCORE = 50
 REPAYMENT, EXPERIENCE, ACTIVITY, VOLUME = 40, 20, 10, 30
@@ -55,18 +58,16 @@ class LoanHistoryScore:
     reason: str
 
 
-def months_due(loan: LoanRecord, today: date) -> int:
-    """EMIs that have fallen due by `today` (one a month from the start)."""
-    if today < loan.start_date:
-        return 0
-    elapsed = (today.year - loan.start_date.year) * 12 + today.month - loan.start_date.month
-    return max(0, min(loan.tenure_months, elapsed))
+def emis_due(loan: LoanRecord, today: date) -> int:
+    """EMIs fallen due by `today`, counted by day on the schedule's monthly due dates: on
+    2026-12-04 the EMI due on 2026-12-15 is not due yet."""
+    return monthly_dues_reached(loan.start_date, loan.tenure_months, today)
 
 
 def _repayment(loans: Sequence[LoanRecord], today: date) -> Component:
-    due = sum(months_due(loan, today) for loan in loans)
+    due = sum(emis_due(loan, today) for loan in loans)
     # Per loan at most the EMIs due so far: extra on one loan never hides misses on another.
-    on_time = sum(min(loan.emis_paid_on_time, months_due(loan, today)) for loan in loans)
+    on_time = sum(min(loan.emis_paid_on_time, emis_due(loan, today)) for loan in loans)
     ratio = Decimal(1) if due == 0 else min(Decimal(1), Decimal(on_time) / due)
     return Component(
         "repayment", REPAYMENT * ratio, REPAYMENT, f"{on_time} EMIs paid on time of {due} due"

@@ -166,6 +166,26 @@ def test_current_loans_above_the_limit_score_zero_through_the_api(
     assert history["Meera"]["reason"] == "weighted components"
 
 
+def test_imported_customers_keep_the_approved_limit_of_the_banks_file(
+    client: GraphQLClient, server: LiveServer, staff: str, tmp_path: Path
+) -> None:
+    # given a file whose limit (360,000) is not today's 36 × 10,000 to the lakh (400,000)
+    customers = Workbook()
+    customers.active.append(CUSTOMER_HEADERS)
+    customers.active.append((1, "Ravi", "Nair", 40, "9700000001", 10000, 360000))
+    customers.save(tmp_path / "c.xlsx")
+    # when it is imported
+    run_import(server.runtime.session_factory, ImportKind.CUSTOMERS, tmp_path / "c.xlsx")
+    # then the customer and the score both use the bank's figure
+    node = client.execute(
+        "{ customers { edges { node { approvedLimit { amount } "
+        "creditAssessment { loanHistory { approvedLimit { amount } } } } } } }",
+        token=staff,
+    ).data["customers"]["edges"][0]["node"]
+    assert node["approvedLimit"] == {"amount": "360000.00"}
+    assert node["creditAssessment"]["loanHistory"]["approvedLimit"] == {"amount": "360000.00"}
+
+
 def test_anonymous_callers_see_no_customer_and_no_assessment(
     client: GraphQLClient, staff: str
 ) -> None:

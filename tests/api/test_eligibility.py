@@ -122,6 +122,20 @@ def test_a_score_of_10_or_less_is_rejected(
     )
     assert result["outcome"] == "REJECTED"
     assert [r["code"] for r in result["reasons"]] == ["CREDIT_SCORE_TOO_LOW"]
+    assert result["installment"] is None
+
+
+def test_a_refused_request_quotes_no_installment_but_keeps_its_schedule(
+    client: GraphQLClient, staff: str, history: dict[str, str]
+) -> None:
+    # given a salary of 10,000 and a request whose EMI (10,664.52) is above half of it
+    request = {"productCode": "PERSONAL_EMI", "amount": "120030", "interestRate": "12"}
+    # when the stretched customer asks
+    result = ask(client, staff, history["Stretched"], tenure=12, **request)
+    # then nothing is quoted as an installment, yet the dues the rule was checked on are shown
+    assert (result["outcome"], result["approval"]) == ("REJECTED", False)
+    assert result["installment"] is None
+    assert result["schedule"][0]["total"]["amount"] == "10664.52"
 
 
 def test_emis_above_half_the_salary_are_rejected(
@@ -191,6 +205,7 @@ def test_credit_card_first_bill_decides_the_card(
     )
     assert [r["code"] for r in too_little["reasons"]] == ["FIRST_INTEREST_TOO_SMALL"]
     assert "49.50" in too_little["reasons"][0]["message"]
+    assert too_little["installment"] is None
 
 
 def test_a_card_failing_three_rules_lists_all_three(
@@ -240,6 +255,8 @@ def test_externally_scored_requests_wait_for_the_score(
     )
     assert result["outcome"] == "PENDING"
     assert result["reasons"][0]["code"] == "AWAITING_EXTERNAL_SCORE"
+    assert result["installment"] is None  # not approved yet
+    assert len(result["schedule"]) == 1
 
 
 def test_who_may_ask_for_whom(
@@ -301,7 +318,8 @@ def test_every_credit_card_failure_is_listed_even_beyond_the_limits(
         tenure=12,
     )
     assert [r["code"] for r in low_apr["reasons"]] == ["RATE_TOO_LOW"]
-    assert low_apr["installment"]["amount"] == "1935.00"
+    assert low_apr["installment"] is None  # refused: no installment is quoted
+    assert low_apr["schedule"][0]["total"]["amount"] == "1935.00"
     assert low_apr["schedule"][0]["interest"]["amount"] == "435.00"
     at_12 = ask(
         client,
@@ -312,7 +330,8 @@ def test_every_credit_card_failure_is_listed_even_beyond_the_limits(
         interestRate="12",
         tenure=12,
     )
-    assert at_12["installment"]["amount"] == "199.50"
+    assert at_12["installment"] is None  # refused (first interest 49.50 is not above 50)
+    assert at_12["schedule"][0]["total"]["amount"] == "199.50"
 
 
 def test_p2p_loans_follow_the_pool_terms_after_staff_change_them(

@@ -63,9 +63,12 @@ def test_imports_run_as_jobs_and_lead_to_transaction_scores(
         (ImportStatus.COMPLETED, 5000),
     ]
     listed = client.execute(
-        "{ importRuns { edges { node { kind status read imported failed } } } }", token=staff
+        "{ importRuns { edges { node { kind status read imported failed customersRescored } } } }",
+        token=staff,
     ).data["importRuns"]["edges"]
     assert [e["node"]["kind"] for e in listed] == ["CUSTOMERS", "LOANS", "TRANSACTIONS"]
+    # only Asha holds a verified Aadhar id of the file: one customer re-scored, once
+    assert [e["node"]["customersRescored"] for e in listed] == [0, 0, 1]
     assert all(e["node"]["status"] == "COMPLETED" for e in listed)
     refused = client.execute(
         "{ importRuns { edges { cursor } } }", token=login_customer(client, make_user, login)

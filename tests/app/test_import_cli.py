@@ -4,11 +4,18 @@ import csv
 import os
 import subprocess
 import sys
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 from openpyxl import Workbook
+from sqlmodel import Session, create_engine
+
+from domain.customers import Registration, register_customer
+from domain.users import Role, create_user
 
 LENDGRAPH = [sys.executable, "-m", "app.cli"]
+TODAY = date(2026, 12, 4)
 
 
 def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -47,6 +54,39 @@ def test_generate_then_import_from_the_command_line_twice(tmp_path: Path) -> Non
         again = run(["import", kind, str(files / name)], env)
         assert again.returncode == 0
         assert f"summary: read {rows}, imported 0, skipped {rows}, failed 0" in again.stderr
+    # no imported customer holds an Aadhar id: the transactions re-scored nobody
+    assert "re-scored 0 customers (transaction scores)" in first.stderr
+    assert "re-scored 0 customers (transaction scores)" in again.stderr
+    assert "follow-up" not in first.stderr
+
+
+def test_a_transactions_import_says_how_many_customers_it_rescored(tmp_path: Path) -> None:
+    # given a database with one staff-registered (verified) Aadhar holder
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    env = {**os.environ, "DATABASE_URL": url, "COLUMNS": "120"}
+    assert run(["migrate"], env).returncode == 0
+    aadhar = "5f0e8a7e-0c4b-4c1e-9a43-1b2c3d4e5f60"
+    engine = create_engine(url)
+    with Session(engine) as session:
+        staff = create_user(session, "boss", "long enough pass", Role.STAFF)
+        form = Registration(
+            "Asha",
+            "Rao",
+            "+919800000001",
+            age=30,
+            national_id=aadhar,
+            monthly_income=Decimal(50000),
+        )
+        register_customer(session, form, TODAY, staff)
+        session.commit()
+    engine.dispose()
+    rows = [f"{aadhar},2026-01-02,CREDIT,600000", f"{aadhar},2026-01-03,DEBIT,31550"]
+    (tmp_path / "t.csv").write_text("user,date,transaction_type,amount\n" + "\n".join(rows))
+    # when the operator imports a file with two of their transactions
+    done = run(["import", "transactions", str(tmp_path / "t.csv")], env)
+    # then the summary counts the customer, not the jobs that re-scored them
+    assert done.returncode == 0, done.stderr
+    assert "re-scored 1 customer (transaction scores)" in done.stderr
 
 
 def test_a_file_with_wrong_headers_is_refused_with_the_expected_ones(tmp_path: Path) -> None:

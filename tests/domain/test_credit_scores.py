@@ -1,6 +1,6 @@
 """Known answers from RULES.md §1 and §4, and the direction of every score component."""
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from domain.customer_rules import approved_limit, monthly_from_annual
 from domain.money import Money
-from domain.scoring.loan_history import NEUTRAL_SCORE, LoanRecord, loan_history_score
+from domain.schedules import add_months
+from domain.scoring.loan_history import NEUTRAL_SCORE, LoanRecord, emis_due, loan_history_score
 from domain.scoring.transactions import transaction_score
 
 TODAY = date(2026, 11, 23)
@@ -142,3 +143,51 @@ def test_a_loan_started_this_year_never_lowers_recent_activity(
 def test_components_never_exceed_their_weights(loans: list[LoanRecord], limit: Decimal) -> None:
     for component in loan_history_score(loans, limit, TODAY).components:
         assert Decimal(0) <= component.points <= component.max_points
+
+
+@pytest.mark.parametrize(
+    ("start", "tenure", "as_of", "due"),
+    [
+        (date(2021, 11, 15), 84, date(2026, 12, 4), 60),  # the 61st falls on 2026-12-15
+        (date(2021, 11, 15), 84, date(2026, 12, 14), 60),
+        (date(2021, 11, 15), 84, date(2026, 12, 15), 61),
+        (date(2026, 1, 31), 12, date(2026, 2, 27), 0),
+        (date(2026, 1, 31), 12, date(2026, 2, 28), 1),  # due on February's last day
+        (date(2026, 1, 31), 12, date(2026, 3, 30), 1),
+        (date(2026, 1, 31), 12, date(2026, 3, 31), 2),
+        (date(2026, 5, 10), 12, date(2026, 5, 10), 0),  # approved today: nothing due yet
+        (date(2026, 5, 10), 12, date(2026, 4, 1), 0),  # before the start
+        (date(2020, 1, 1), 12, date(2026, 12, 4), 12),  # never more than the tenure
+    ],
+)
+def test_emis_fall_due_by_day_not_by_calendar_month(
+    start: date, tenure: int, as_of: date, due: int
+) -> None:
+    assert emis_due(loan(start=start, tenure=tenure), as_of) == due
+
+
+@given(st.dates(date(2000, 1, 1), date(2030, 12, 31)), st.integers(1, 120), st.integers(-40, 3700))
+def test_emis_due_are_the_schedule_due_dates_reached(start: date, tenure: int, days: int) -> None:
+    as_of = start + timedelta(days=days)
+    reached = sum(1 for k in range(1, tenure + 1) if add_months(start, k) <= as_of)
+    assert emis_due(loan(start=start, tenure=tenure), as_of) == reached
+
+
+def _repayment_explanation(on_time: int, as_of: date) -> str:
+    record = loan(start=date(2021, 11, 15), end=date(2028, 11, 15), tenure=84, on_time=on_time)
+    result = loan_history_score([record], Decimal(10_000_000), as_of)
+    return next(c.explanation for c in result.components if c.name == "repayment")
+
+
+def test_an_emi_due_later_this_month_is_not_counted_as_due_or_paid() -> None:
+    # given a loan approved on 2021-11-15 whose file says 61 EMIs were paid on time
+    # when it is scored on 2026-12-04, before the 61st EMI's due date (2026-12-15)
+    explanation = _repayment_explanation(61, date(2026, 12, 4))
+    # then only the 60 EMIs that have fallen due are counted
+    assert explanation == "60 EMIs paid on time of 60 due"
+    assert _repayment_explanation(61, date(2026, 12, 15)) == "61 EMIs paid on time of 61 due"
+
+
+def test_a_missed_emi_counts_against_the_score_only_once_it_is_due() -> None:
+    assert _repayment_explanation(60, date(2026, 12, 14)) == "60 EMIs paid on time of 60 due"
+    assert _repayment_explanation(60, date(2026, 12, 15)) == "60 EMIs paid on time of 61 due"

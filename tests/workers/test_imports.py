@@ -1,5 +1,6 @@
 """Importing the bank's files, on SQLite and PostgreSQL."""
 
+import uuid
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
@@ -167,6 +168,45 @@ def test_transactions_give_registered_aadhar_holders_a_transaction_score(
         [score] = session.exec(select(TransactionScore)).all()
     assert again == 1 and 300 <= score.score <= 900 and score.transaction_count > 0
     assert count(session_factory, TransactionScore) == 1
+
+
+def _register(session: Session, phone: str, aadhar: str, staff: Any | None) -> None:
+    """Staff registrations are verified; a self sign-up's Aadhar id is only declared."""
+    username, password = (None, None) if staff else (phone[-6:], "long enough pass")
+    form = Registration(
+        "Asha",
+        "Rao",
+        phone,
+        age=30,
+        national_id=aadhar,
+        monthly_income=Decimal("50000"),
+        username=username,
+        password=password,
+    )
+    register_customer(session, form, utcnow().date(), staff)
+
+
+def test_a_transactions_import_counts_each_customer_it_rescores_once(
+    session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    # given a verified Aadhar holder, a self-declared (unverified) one, and an unknown id
+    verified, declared, unknown = (str(uuid.UUID(int=n, version=4)) for n in (1, 2, 3))
+    with session_factory() as session:
+        staff = create_user(session, "boss", "long enough pass", Role.STAFF)
+        _register(session, "+919800000001", verified, staff)
+        _register(session, "+919800000002", declared, None)
+        session.commit()
+    users = [verified, declared, unknown, verified]  # the verified one in both batches
+    rows = [f"{user},2026-01-0{n + 1},CREDIT,100.00" for n, user in enumerate(users)]
+    (tmp_path / "t.csv").write_text("user,date,transaction_type,amount\n" + "\n".join(rows))
+    # when the file is imported in batches of two, then imported again
+    first = run_import(session_factory, ImportKind.TRANSACTIONS, tmp_path / "t.csv", batch_size=2)
+    again = run_import(session_factory, ImportKind.TRANSACTIONS, tmp_path / "t.csv", batch_size=2)
+    # then the verified holder alone is re-scored, counted once; the re-run re-scores nobody
+    assert (first.imported, first.customers_rescored) == (4, 1)
+    assert (again.imported, again.customers_rescored) == (0, 0)
+    with session_factory() as session:
+        assert refresh_transaction_scores(session, users, utcnow()) == 1
 
 
 def test_unusable_numbers_are_row_errors_and_the_rest_of_the_batch_still_imports(
