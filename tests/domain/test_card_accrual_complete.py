@@ -151,7 +151,7 @@ def run_schedule(session: Session, loan: Loan, schedule: list[tuple[int, tuple[s
             if payable > 0:
                 # a refusal rolls its savepoint back: it changes nothing
                 with contextlib.suppress(DomainError), session.begin_nested():
-                    pay(session, loan, max(1, payable * amount // 1000), today, f"pay-{n}")
+                    pay(session, loan, max(1, payable * amount // 1000), today, f"payment-{n:04d}")
     pin(session, end + timedelta(days=1))
     close_days(session, end)
 
