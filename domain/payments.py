@@ -43,6 +43,7 @@ from domain.accounts import (
     interest_receivable_account,
     principal_account,
 )
+from domain.billing.bills import bill_cycles_ended
 from domain.billing.card_payments import (
     CardPlan,
     apply_card_plan,
@@ -557,6 +558,7 @@ def _pay_card(
         raise InvalidInput(
             [FieldProblem("paidOn", "a credit-card loan takes one payment a day; one was made")]
         )
+    bill_cycles_ended(session, loan, paid_on, now)  # a late close must not change the split
     owed = card_owed(session, loan, *_paid_so_far(session, loan), as_of=paid_on)
     if amount.to_minor() > owed.payable_minor:
         raise PaymentExceedsOutstanding(Money.from_minor(owed.payable_minor, loan.currency))

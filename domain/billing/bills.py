@@ -15,7 +15,7 @@ from sqlmodel import Field, Session, SQLModel, col, func, select
 
 from domain.accounts import interest_income_account, interest_receivable_account
 from domain.billing.accrual import GRACE, NANO_PER_MINOR, InterestAccrual, accrue_card_interest
-from domain.billing.calendar import days_between
+from domain.billing.calendar import calendar, days_between
 from domain.customers import Customer
 from domain.ledger import Leg, credit, debit, open_accounts, post
 from domain.loans import Loan, LoanStatus
@@ -305,8 +305,26 @@ def _book_interest(session: Session, loans: list[Loan], day: date, run_id: int |
             f"Card interest billed {day}",
             day,
             legs,
-            reference=f"card-bills:{day}:{run_id}:{currency}",
+            # a run's bills, or one loan's billed ahead of its close by a payment
+            reference=f"card-bills:{day}:{run_id or f'loan-{loans[0].id}'}:{currency}",
         )
+
+
+def bill_cycles_ended(session: Session, loan: Loan, before: date, now: datetime) -> int:
+    """Issue, in order, the loan's bills whose billing date is before `before` and whose day
+    has not been closed yet; bills issued. A payment dated after a billing date then pays
+    that bill, as it would have had the close run on time: a bill and a payment's split are
+    a function of the business dates, not of when the close ran."""
+    last = session.exec(select(func.max(CardBill.number)).where(CardBill.loan_id == loan.id))
+    closed = calendar(session, now).closed_through
+    issued = 0
+    for number in range(int(last.one() or 0) + 1, loan.tenure + 1):
+        day = loan.start_date + CYCLE * number
+        if day >= before:
+            break
+        if closed is None or day > closed:  # a closed day's bill was issued by its close
+            issued += issue_bills(session, day, loan.id or 0, loan.id or 0, None, now=now).bills
+    return issued
 
 
 def bills_of(session: Session, loan_ids: list[int]) -> dict[int, list[CardBill]]:
