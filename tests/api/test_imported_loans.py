@@ -1,7 +1,7 @@
 """Imported historic loans through the API: status and repayments left agree, as of the
 business date (RULES.md §1 import), on SQLite and PostgreSQL."""
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +9,8 @@ import pytest
 from openpyxl import Workbook
 
 from domain.importing_runs import ImportKind
+from domain.schedules import add_months
+from domain.tables import utcnow
 from domain.users import Role
 from integrations.sample_files import CUSTOMER_HEADERS, LOAN_HEADERS
 from tests.live_server import GraphQLClient, LiveServer
@@ -81,10 +83,19 @@ def test_an_imported_loan_is_over_once_the_business_date_reaches_its_end_date(
     assert standing(client, staff, "PAID") == {5607: over, 5608: over, 5609: over}
 
 
-def test_only_running_imported_loans_count_as_current_debt(
-    client: GraphQLClient, staff: str, imported: None
+def test_an_imported_loan_ending_on_the_business_date_is_no_current_debt(
+    client: GraphQLClient, server: LiveServer, staff: str, imported: None, tmp_path: Path
 ) -> None:
-    client.execute(SET_DATE, {"d": str(BUSINESS_DATE)}, token=staff)
+    start = utcnow().date() + timedelta(days=30)  # still running by the clock when imported
+    end = add_months(start, 12)
+    later = [(2, 5610, 300000, 12, 10, 26374.77, 0, start, end)]
+    run_import(
+        server.runtime.session_factory,
+        ImportKind.LOANS,
+        _sheet(tmp_path / "later.xlsx", LOAN_HEADERS, later),
+    )
+    client.execute(SET_DATE, {"d": str(end)}, token=staff)
+    assert standing(client, staff)[5610] == ("PAID", 0)
     edges = client.execute(DEBT, token=staff).data["customers"]["edges"]
     debt = edges[0]["node"]["creditAssessment"]["loanHistory"]["currentDebt"]
-    assert debt == {"amount": "200000.00"}  # 5609 only: 5608 ends on the business date
+    assert debt == {"amount": "0.00"}  # every loan of hers has ended by then
