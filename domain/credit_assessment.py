@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from domain.customers import Customer
-from domain.loans import CLOSED_STATUSES, Loan, loans_of_customers
+from domain.loans import CLOSED_STATUSES, Loan, loans_of_customers, status_on
 from domain.money import Money
 from domain.savings import account_holders, balances
 from domain.scoring.loan_history import LoanHistoryScore, LoanRecord, loan_history_score
@@ -48,14 +48,14 @@ class CreditAssessment:
     transactions: TransactionScore | None
 
 
-def _record(loan: Loan) -> LoanRecord:
+def _record(loan: Loan, today: date) -> LoanRecord:
     return LoanRecord(
         loan.principal.amount,
         loan.tenure_in_months,
         loan.emis_paid_on_time,
         loan.start_date,
         loan.end_date,
-        closed=loan.status in CLOSED_STATUSES,
+        closed=status_on(loan, today) in CLOSED_STATUSES,
     )
 
 
@@ -76,7 +76,7 @@ def assess_customers(
     return {
         c.id: CreditAssessment(
             loan_history_score(
-                [_record(loan) for loan in loans[c.id]], c.approved_limit.amount, today
+                [_record(loan, today) for loan in loans[c.id]], c.approved_limit.amount, today
             ),
             now,
             by_customer.get(c.id),

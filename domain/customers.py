@@ -16,7 +16,7 @@ from domain.errors import DomainError, FieldProblem, InvalidInput, PermissionDen
 from domain.money import MINOR_UNIT_EXPONENTS, Money
 from domain.outbox import emit_job
 from domain.pagination import Page, page_by_id
-from domain.tables import timestamp_column, utcnow
+from domain.tables import timestamp_column, utcnow, violated_constraint
 from domain.users import Role, User, create_user
 
 
@@ -80,6 +80,14 @@ class Customer(SQLModel, table=True):
     def set_income(self, monthly: Money) -> None:
         self.monthly_income_minor = monthly.rounded().to_minor()
         self.approved_limit_minor = rules.approved_limit(monthly).to_minor()
+
+
+# The unique constraints on a customer's details, and the detail each one names.
+TAKEN_DETAILS = {
+    "uq_customers_phone": "phone number",
+    "uq_customers_national_id": "national id",
+    "uq_customers_customer_number": "customer number",
+}
 
 
 class DuplicateCustomer(DomainError):
@@ -209,20 +217,23 @@ def register_customer(
         user_id=user_id,
     )
     customer.set_income(monthly)
-    insert_unique(session, customer)
+    save_unique(session, customer)
     if customer.national_id_verified:
         emit_job(session, "compute_transaction_scores", national_ids=[customer.national_id])
     return customer
 
 
-def insert_unique(session: Session, customer: Customer) -> None:
-    """Insert, turning a race lost to a concurrent registration into the typed refusal."""
+def save_unique(session: Session, customer: Customer) -> None:
+    """Insert or update, turning a race lost to a concurrent writer into the typed refusal;
+    the name of the unique constraint broken tells which detail is taken."""
     try:
         with session.begin_nested():
             session.add(customer)
             session.flush()
     except IntegrityError as error:
-        field = "national id" if "national_id" in str(error.orig) else "phone number"
+        field = TAKEN_DETAILS.get(violated_constraint(error, Customer) or "")
+        if field is None:
+            raise
         raise DuplicateCustomer(field) from None
 
 

@@ -15,6 +15,7 @@ from sqlmodel import Field, Session, SQLModel, col, func, select
 
 from domain.money import Money
 from domain.rates import PercentRate
+from domain.schedules import add_months
 from domain.tables import timestamp_column, utcnow
 
 LOAN_NUMBER_SEQUENCE = sa.Sequence("loan_numbers", metadata=SQLModel.metadata)
@@ -90,7 +91,43 @@ class Loan(SQLModel, table=True):
 
     def is_current(self, today: date) -> bool:
         """Not yet ended (RULES.md §1: current loans count against the approved limit)."""
-        return self.end_date >= today and self.status not in CLOSED_STATUSES
+        return self.end_date >= today and status_on(self, today) not in CLOSED_STATUSES
+
+
+def imported_status(end_date: date, today: date) -> LoanStatus:
+    """An imported loan takes no payments here, so only time moves it (RULES.md §1): it runs
+    until its End Date and is over from that day on. The file carries no balance, so an
+    ended loan is closed (PAID), whatever its count of EMIs paid on time."""
+    return LoanStatus.ACTIVE if end_date > today else LoanStatus.PAID
+
+
+def status_on(loan: Loan, today: date) -> LoanStatus:
+    """Where the loan stands on the business date `today`."""
+    if loan.origin is LoanOrigin.IMPORTED:
+        return imported_status(loan.end_date, today)
+    return loan.status
+
+
+def status_is(wanted: LoanStatus, today: date) -> sa.ColumnElement[bool]:
+    """`status_on(loan, today) == wanted` as a SQL criterion, for filtered lists."""
+    imported = col(Loan.origin) == LoanOrigin.IMPORTED
+    by_date = {
+        LoanStatus.ACTIVE: col(Loan.end_date) > today,
+        LoanStatus.PAID: col(Loan.end_date) <= today,
+    }.get(wanted, sa.false())
+    return sa.or_(
+        sa.and_(imported, by_date),
+        sa.and_(col(Loan.origin) != LoanOrigin.IMPORTED, col(Loan.status) == wanted),
+    )
+
+
+def imported_repayments_left(loan: Loan, today: date) -> int:
+    """Installments of an imported loan still to come after `today`: one a month after the
+    Date of Approval, the last on the End Date; none once the End Date has come."""
+    if imported_status(loan.end_date, today) is not LoanStatus.ACTIVE:
+        return 0
+    monthly = (add_months(loan.start_date, n) for n in range(1, loan.tenure))
+    return 1 + sum(1 for due in monthly if today < due < loan.end_date)
 
 
 def next_loan_number(session: Session) -> int:

@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from domain import customer_rules as rules
 from domain.core_banking import CoreBanking, KycRecord
-from domain.customers import Customer, CustomerStatus, IdType, insert_unique, refuse_duplicates
+from domain.customers import Customer, CustomerStatus, IdType, refuse_duplicates, save_unique
 from domain.errors import DomainError, FieldProblem, InvalidInput
 from domain.money import MINOR_UNIT_EXPONENTS, Money
 from domain.users import Role, create_user
@@ -137,7 +137,7 @@ def subscribe_customer(
     if form.username is not None and form.password is not None:
         customer.user_id = create_user(session, form.username, form.password, Role.CUSTOMER).id
     try:
-        insert_unique(session, customer)
+        save_unique(session, customer)
     except DomainError:
         if session.exec(known).first() is not None:  # a concurrent subscription won
             raise CustomerAlreadySubscribed(number) from None

@@ -26,7 +26,7 @@ from domain.funding import PoolCannotCover, Share, allocate, fund
 from domain.idempotency import earlier_result, fingerprint
 from domain.ledger import credit, debit, open_accounts, post
 from domain.loan_events import LOAN_UPDATED, announce
-from domain.loans import Loan, LoanOrigin, LoanStatus, next_loan_number
+from domain.loans import Loan, LoanOrigin, LoanStatus, next_loan_number, status_is
 from domain.money import Money
 from domain.notifications import NotificationKind, notify
 from domain.pagination import Page, page_by_id
@@ -378,12 +378,15 @@ def _product_id(session: Session, code: str | None) -> int | None:
     return None if code is None else product_by_code(session, code).id
 
 
-def loans_page(session: Session, wanted: LoanFilter, first: int, after: int | None) -> Page[Loan]:
+def loans_page(
+    session: Session, wanted: LoanFilter, first: int, after: int | None, today: date
+) -> Page[Loan]:
+    """Loans as they stand on the business date `today` (imported ones move with it)."""
     statement = select(Loan)
     if wanted.customer_id is not None:
         statement = statement.where(Loan.customer_id == wanted.customer_id)
     if wanted.status is not None:
-        statement = statement.where(col(Loan.status) == wanted.status)
+        statement = statement.where(status_is(LoanStatus(wanted.status), today))
     if wanted.delinquent is not None:
         statement = statement.where(col(Loan.delinquent) == wanted.delinquent)
     if wanted.product_code is not None:

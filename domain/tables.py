@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
 
@@ -17,6 +18,27 @@ NAMING_CONVENTION = {
 }
 
 SQLModel.metadata.naming_convention = NAMING_CONVENTION
+SQLITE_UNIQUE_FAILED = "UNIQUE constraint failed: "
+
+
+def violated_constraint(error: IntegrityError, table: type[SQLModel]) -> str | None:
+    """The name of the constraint of `table` a failed write broke (None if unknown), to turn
+    a race lost to a concurrent writer into the typed refusal the pre-check would have given.
+    PostgreSQL reports the name; SQLite reports only a unique constraint's columns, in a
+    fixed form, and `table` has one unique constraint on exactly those columns."""
+    diagnostics = getattr(error.orig, "diag", None)
+    if diagnostics is not None:
+        name = diagnostics.constraint_name
+        return str(name) if name else None
+    reported = str(error.orig)
+    if not reported.startswith(SQLITE_UNIQUE_FAILED):
+        return None
+    columns = [part.strip().rpartition(".")[2] for part in reported.split(": ", 1)[1].split(",")]
+    core: sa.Table = table.__table__  # type: ignore[attr-defined]
+    for constraint in core.constraints:
+        if isinstance(constraint, sa.UniqueConstraint) and constraint.columns.keys() == columns:
+            return str(constraint.name)
+    return None
 
 
 def utcnow() -> datetime:

@@ -9,6 +9,7 @@ from domain.credit_assessment import CreditAssessment
 from domain.customers import Customer, CustomerNotFound, ProfileChange, Registration
 from domain.errors import DomainError
 from domain.loans import Loan
+from domain.national_ids import NationalIdChange, set_national_id
 from domain.pagination import Page
 from domain.users import Role, User
 from resolvers.context import RequestContext
@@ -42,6 +43,19 @@ def verify_identity(context: RequestContext, customer_id: int | None) -> Custome
         if customer is None:
             raise CustomerNotFound()
         return domain.verify_identity(session, customer)
+
+    return run_use_case(context, use_case)
+
+
+def update_customer(
+    context: RequestContext, customer_id: int | None, change: NationalIdChange
+) -> Customer | DomainError:
+    def use_case(session: Session) -> Customer:
+        require_viewer(context, Role.STAFF)
+        found = session.get(Customer, customer_id, with_for_update=True) if customer_id else None
+        if found is None:
+            raise CustomerNotFound()
+        return set_national_id(session, found, change)
 
     return run_use_case(context, use_case)
 

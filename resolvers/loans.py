@@ -92,7 +92,8 @@ def _prime_loans(context: RequestContext, loans: list[Loan]) -> None:
 def loans_page(
     context: RequestContext, wanted: LoanFilter, first: int, after: int | None
 ) -> Page[Loan]:
-    page = domain.loans_page(context.db, _scoped(context, wanted), first, after)
+    scoped = _scoped(context, wanted)
+    page = domain.loans_page(context.db, scoped, first, after, context.today())
     _prime_loans(context, list(page.items))
     return page
 

@@ -10,6 +10,7 @@ import strawberry
 from strawberry import relay
 
 from domain import customers as domain
+from domain.national_ids import NationalIdChange
 from resolvers import customers as resolvers
 from schema.customers import CustomerNode, IdType, to_node
 from schema.errors import (
@@ -99,6 +100,34 @@ class VerifyCustomerIdentityInput:
     customer_id: relay.GlobalID = strawberry.field(description="The customer's global id.")
 
 
+@strawberry.input(
+    description="STAFF: a customer's details to change. The national id is set as checked "
+    "against the document (verified)."
+)
+class UpdateCustomerInput:
+    customer_id: relay.GlobalID = strawberry.field(description="The customer's global id.")
+    national_id: str = strawberry.field(
+        description="National id as the bank's files carry it (6-64 letters, digits or "
+        "dashes), validated as at registration; no other customer may hold it."
+    )
+    id_type: IdType | None = strawberry.field(
+        default=None, description="Kind of national id; AADHAR when omitted."
+    )
+
+    def to_domain(self) -> NationalIdChange:
+        return NationalIdChange(
+            national_id=self.national_id,
+            id_type=domain.IdType(self.id_type.name) if self.id_type else None,
+        )
+
+
+@strawberry.type(description="The customer was changed.")
+class UpdateCustomerSuccess:
+    customer: CustomerNode = strawberry.field(
+        description="The customer as changed; the transaction score follows in the background."
+    )
+
+
 @strawberry.type(description="The customer's national id is verified.")
 class VerifyCustomerIdentitySuccess:
     customer: CustomerNode = strawberry.field(description="The customer as verified.")
@@ -129,6 +158,15 @@ VerifyCustomerIdentityResult = Annotated[
     | NotAuthenticatedError
     | PermissionDeniedError,
     strawberry.union("VerifyCustomerIdentityResult", description="The customer, or why not."),
+]
+UpdateCustomerResult = Annotated[
+    UpdateCustomerSuccess
+    | InvalidInputError
+    | DuplicateCustomerError
+    | CustomerNotFoundError
+    | NotAuthenticatedError
+    | PermissionDeniedError,
+    strawberry.union("UpdateCustomerResult", description="The changed customer, or why not."),
 ]
 UpdateMyProfileResult = Annotated[
     UpdateMyProfileSuccess
@@ -186,6 +224,25 @@ class CustomerMutations:
         )
         result = resolvers.verify_identity(info.context, wanted)
         return outcome(result, lambda c: VerifyCustomerIdentitySuccess(customer=to_node(c)))
+
+    @strawberry.mutation(
+        description="STAFF: set a customer's national id (e.g. the Aadhar id of a customer "
+        "imported from the spreadsheet) as checked against the document. Their savings "
+        "transactions then count: the transaction score is computed in the background, as "
+        "after a staff registration. Setting the id the customer already has changes nothing."
+    )
+    def update_customer(
+        self,
+        info: Info,
+        input: Annotated[
+            UpdateCustomerInput, strawberry.argument(description="Whom to change, and how.")
+        ],
+    ) -> UpdateCustomerResult:
+        wanted = (
+            row_id(input.customer_id.node_id) if input.customer_id.type_name == "Customer" else None
+        )
+        result = resolvers.update_customer(info.context, wanted, input.to_domain())
+        return outcome(result, lambda c: UpdateCustomerSuccess(customer=to_node(c)))
 
 
 @strawberry.type

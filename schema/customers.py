@@ -122,7 +122,8 @@ class CustomerNode(relay.Node):
     national_id: str | None = strawberry.field(description="National id (e.g. Aadhar id).")
     national_id_verified: bool = strawberry.field(
         description="Staff have checked the national id; until then no bank data (savings "
-        "transactions) is linked to it. Staff registrations are verified at once."
+        "transactions) is linked to it. Staff registrations, and ids staff set with "
+        "updateCustomer, are verified at once."
     )
     customer_number: str | None = strawberry.field(description="Core banking customer number.")
     imported_customer_id: int | None = strawberry.field(

@@ -131,7 +131,6 @@ class LoanNode(relay.Node):
     installment: Money = strawberry.field(
         description="The regular installment (EMI etc.); a prepayment lowers it."
     )
-    status: LoanStatus = strawberry.field(description="Where the loan stands.")
     origin: str = strawberry.field(description="IMPORTED from history, or ORIGINATED here.")
     start_date: date = strawberry.field(description="Disbursement (or approval) date.")
     end_date: date = strawberry.field(description="Date of the last due.")
@@ -148,7 +147,6 @@ class LoanNode(relay.Node):
             tenure=row.tenure,
             term_unit=row.term_unit,
             installment=Money.from_domain(row.installment),
-            status=LoanStatus(row.status.value),
             origin=row.origin.value,
             start_date=row.start_date,
             end_date=row.end_date,
@@ -161,6 +159,13 @@ class LoanNode(relay.Node):
         return visible_nodes(
             node_ids, lambda ids: resolvers.visible_loans(info.context, ids), cls.from_model
         )
+
+    @strawberry.field(
+        description="Where the loan stands on the business date. An imported loan is ACTIVE "
+        "until its end date and PAID from that day on (its payments stayed in the old system)."
+    )
+    def status(self, info: Info) -> LoanStatus:
+        return LoanStatus(domain.status_on(self.row, info.context.today()).value)
 
     def _schedule(self, info: Info) -> list[origination.ScheduledDue]:
         return info.context.loader(ScheduleLoader).load(self.loan_id) or []
@@ -296,8 +301,14 @@ class LoanNode(relay.Node):
         late = delinquency.overdue(self._schedule(info), info.context.today())
         return [LoanInstallment.from_row(due, self.row.currency) for due in late]
 
-    @strawberry.field(description="Installments still (partly) unpaid.")
+    @strawberry.field(
+        description="Installments still (partly) unpaid. Imported loans: the monthly due "
+        "dates still to come after the business date, the last on the end date (0 once it "
+        "has come)."
+    )
     def repayments_left(self, info: Info) -> int:
+        if self.row.origin is domain.LoanOrigin.IMPORTED:
+            return domain.imported_repayments_left(self.row, info.context.today())
         if self._schedule(info):
             return len(self._unpaid(info))
         return max(self.row.tenure - self.row.emis_paid_on_time, 0)

@@ -7,6 +7,7 @@ leaves the committed batches in place; running the file again skips them.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import date
 from itertools import islice
 from pathlib import Path
 from typing import TypeVar
@@ -15,6 +16,7 @@ import structlog
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
+from domain.billing.calendar import business_date
 from domain.importing.batch import BatchContext
 from domain.importing.cells import header_problem
 from domain.importing.kinds import IMPORTERS
@@ -48,6 +50,12 @@ def _save(
         return run
 
 
+def _business_date(sessions: sessionmaker[Session]) -> date:
+    """The books' date the rows are read as of (imported loans end on or after it)."""
+    with sessions() as session:
+        return business_date(session, utcnow())
+
+
 def run_import(
     sessions: sessionmaker[Session],
     kind: ImportKind,
@@ -76,7 +84,7 @@ def run_import(
                 return _save(sessions, run, tally, ImportStatus.REFUSED, problem)
             if on_start:
                 on_start(table.size)
-            context = BatchContext(currency, utcnow().date(), utcnow(), digest)
+            context = BatchContext(currency, _business_date(sessions), utcnow(), digest)
             for batch in _batches(table.rows, batch_size):
                 with sessions() as session:
                     uow = UnitOfWork(session, after_commit)

@@ -15,7 +15,7 @@ from domain.customers import Customer
 from domain.importing import cells
 from domain.importing.batch import BatchContext, NumberedRow, parse_rows
 from domain.importing_runs import ImportKind, ImportTally
-from domain.loans import Loan, LoanOrigin, LoanStatus, advance_loan_numbers
+from domain.loans import Loan, LoanOrigin, advance_loan_numbers, imported_status
 from domain.rates import RATE_SCALE
 from domain.upsert import insert_ignoring_conflicts
 
@@ -65,7 +65,7 @@ class LoanSheet:
             "emis_paid_on_time": cells.integer(row, "EMIs paid on Time", minimum=0, maximum=1200),
             "start_date": start,
             "end_date": end,
-            "status": LoanStatus.ACTIVE if end >= context.today else LoanStatus.PAID,
+            "status": imported_status(end, context.today),
             "origin": LoanOrigin.IMPORTED,
             "created_at": context.now,
         }
