@@ -36,10 +36,10 @@ def update_my_profile(context: RequestContext, change: ProfileChange) -> Custome
     return run_use_case(context, use_case)
 
 
-def verify_identity(context: RequestContext, customer_id: int | None) -> Customer | DomainError:
+def verify_identity(context: RequestContext, customer_id: int) -> Customer | DomainError:
     def use_case(session: Session) -> Customer:
         require_viewer(context, Role.STAFF)
-        customer = session.get(Customer, customer_id) if customer_id is not None else None
+        customer = session.get(Customer, customer_id)
         if customer is None:
             raise CustomerNotFound()
         return domain.verify_identity(session, customer)

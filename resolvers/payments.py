@@ -84,13 +84,9 @@ def statement(
 
 
 def loan_statement(
-    context: RequestContext, loan_id: int | None, since: date | None, until: date | None
+    context: RequestContext, loan_id: int, since: date | None, until: date | None
 ) -> domain.Statement | DomainError:
-    loan = (
-        loan_resolvers.visible_loans(context, [loan_id]).get(loan_id)
-        if loan_id is not None and context.viewer is not None
-        else None
-    )
+    loan = loan_resolvers.visible_loans(context, [loan_id]).get(loan_id)
     if loan is None:
         return LoanNotFound()
     context.loader(LoanLoader).prime([loan.id])

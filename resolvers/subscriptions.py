@@ -77,16 +77,12 @@ def _audience(session: Session, viewer: Viewer, loan_id: int | None) -> Audience
     raise PermissionDenied()
 
 
-def audience(
-    context: RequestContext, loan_id: int | None, named_a_loan: bool
-) -> Audience | DomainError:
+def audience(context: RequestContext, loan_id: int | None) -> Audience | DomainError:
     """The subscriber's audience, or why they may not subscribe (a loan id that names no
     loan they may see, or no sign-in). Opens a short session of its own."""
     viewer = context.viewer
     if viewer is None:
         return NotAuthenticated()
-    if named_a_loan and loan_id is None:
-        return LoanNotFound()
     if context.open_session is None:
         raise RuntimeError("subscriptions need a session factory in the request context")
     with context.open_session() as session:

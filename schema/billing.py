@@ -22,8 +22,9 @@ from schema.errors import (
     PermissionDeniedError,
     outcome,
 )
+from schema.global_ids import lookup_row, visible_nodes
 from schema.info import Info
-from schema.pagination import AfterCursor, Connection, PageSize, decode_cursor, visible_nodes
+from schema.pagination import AfterCursor, Connection, PageSize, decode_cursor
 from schema.permissions import IsStaff
 
 
@@ -189,16 +190,11 @@ class BillingQueries:
 
     @strawberry.field(description="One run by global id (STAFF only; null otherwise).")
     def billing_run(
-        self, info: Info, id: Annotated[relay.GlobalID, strawberry.argument(description="Id.")]
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Id.")]
     ) -> BillingRunNode | None:
-        if id.type_name != "BillingRun":
-            return None
-        found = visible_nodes(
-            [id.node_id],
-            lambda ids: resolvers.visible_runs(info.context, ids),
-            BillingRunNode.from_model,
-        )
-        return found[0]
+        wanted = lookup_row(id, "BillingRun")
+        row = resolvers.visible_runs(info.context, [wanted]).get(wanted) if wanted else None
+        return BillingRunNode.from_model(row) if row is not None else None
 
 
 @strawberry.type

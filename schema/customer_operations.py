@@ -7,7 +7,6 @@ from decimal import Decimal
 from typing import Annotated
 
 import strawberry
-from strawberry import relay
 
 from domain import customers as domain
 from domain.national_ids import NationalIdChange
@@ -21,9 +20,11 @@ from schema.errors import (
     PermissionDeniedError,
     UsernameTakenError,
     outcome,
+    outcome_of,
 )
+from schema.global_ids import lookup_row, row_of
 from schema.info import Info
-from schema.pagination import AfterCursor, Connection, PageSize, decode_cursor, row_id
+from schema.pagination import AfterCursor, Connection, PageSize, decode_cursor
 from schema.permissions import IsStaff
 
 
@@ -97,7 +98,7 @@ class UpdateMyProfileInput:
 
 @strawberry.input(description="The customer whose national id staff have checked.")
 class VerifyCustomerIdentityInput:
-    customer_id: relay.GlobalID = strawberry.field(description="The customer's global id.")
+    customer_id: strawberry.ID = strawberry.field(description="The customer's global id.")
 
 
 @strawberry.input(
@@ -219,11 +220,12 @@ class CustomerMutations:
             VerifyCustomerIdentityInput, strawberry.argument(description="Whom to verify.")
         ],
     ) -> VerifyCustomerIdentityResult:
-        wanted = (
-            row_id(input.customer_id.node_id) if input.customer_id.type_name == "Customer" else None
+        return outcome_of(
+            lambda: resolvers.verify_identity(
+                info.context, row_of(input.customer_id, "Customer", "customerId")
+            ),
+            lambda c: VerifyCustomerIdentitySuccess(customer=to_node(c)),
         )
-        result = resolvers.verify_identity(info.context, wanted)
-        return outcome(result, lambda c: VerifyCustomerIdentitySuccess(customer=to_node(c)))
 
     @strawberry.mutation(
         description="STAFF: set a customer's national id (e.g. the Aadhar id of a customer "
@@ -264,9 +266,9 @@ class CustomerQueries:
 
     @strawberry.field(description="One customer by global id: STAFF any, a customer themself.")
     def customer(
-        self, info: Info, id: Annotated[relay.GlobalID, strawberry.argument(description="Id.")]
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Id.")]
     ) -> CustomerNode | None:
-        wanted = row_id(id.node_id) if id.type_name == "Customer" else None
+        wanted = lookup_row(id, "Customer")
         if wanted is None:
             return None
         row = resolvers.visible_customers(info.context, [wanted]).get(wanted)

@@ -16,8 +16,8 @@ from domain import customers as domain
 from domain.money import Money as DomainMoney
 from domain.scoring.loan_history import Component
 from resolvers import customers as resolvers
+from schema.global_ids import visible_nodes
 from schema.info import Info
-from schema.pagination import visible_nodes
 from schema.scalars import Money
 
 if TYPE_CHECKING:

@@ -8,7 +8,6 @@ from decimal import Decimal
 from typing import Annotated
 
 import strawberry
-from strawberry import relay
 
 from domain.applications import LoanAsk
 from domain.decisions import Decision
@@ -20,10 +19,10 @@ from schema.errors import (
     NotAuthenticatedError,
     PermissionDeniedError,
     ProductNotFoundError,
-    outcome,
+    outcome_of,
 )
+from schema.global_ids import optional_row_of
 from schema.info import Info
-from schema.pagination import row_id
 from schema.scalars import Money
 
 
@@ -109,7 +108,7 @@ class EligibilityInput:
     disbursement_date: date | None = strawberry.field(
         default=None, description="When the money would be paid out; today when omitted."
     )
-    customer_id: relay.GlobalID | None = strawberry.field(
+    customer_id: strawberry.ID | None = strawberry.field(
         default=None, description="STAFF: for whom. A customer always asks for themself."
     )
 
@@ -136,10 +135,6 @@ class EligibilityQueries:
         info: Info,
         input: Annotated[EligibilityInput, strawberry.argument(description="The request.")],
     ) -> EligibilityResult:
-        target = input.customer_id
-        customer = row_id(target.node_id) if target and target.type_name == "Customer" else None
-        if target is not None and customer is None:
-            customer = -1  # not a customer id: found by nobody
         ask = LoanAsk(
             input.product_code,
             input.amount,
@@ -147,4 +142,9 @@ class EligibilityQueries:
             input.tenure,
             input.disbursement_date,
         )
-        return outcome(resolvers.eligibility(info.context, ask, customer), Eligibility.from_domain)
+        return outcome_of(
+            lambda: resolvers.eligibility(
+                info.context, ask, optional_row_of(input.customer_id, "Customer", "customerId")
+            ),
+            Eligibility.from_domain,
+        )

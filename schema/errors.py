@@ -274,3 +274,13 @@ def outcome(value: Any, success: Callable[[Any], Any]) -> Any:
     if isinstance(value, domain.DomainError):
         return to_graphql_error(value)
     return success(value)
+
+
+def outcome_of(call: Callable[[], Any], success: Callable[[Any], Any]) -> Any:
+    """`outcome` of a call whose input may be refused before any use case runs (an id that
+    names no object of the right type): the refusal is the typed InvalidInputError too."""
+    try:
+        value = call()
+    except domain.InvalidInput as error:
+        value = error
+    return outcome(value, success)

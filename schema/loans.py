@@ -44,17 +44,12 @@ from schema.errors import (
     PermissionDeniedError,
     ProductNotFoundError,
     outcome,
+    outcome_of,
 )
 from schema.external_scoring import ExternalScore
+from schema.global_ids import lookup_row, optional_row_of, visible_nodes
 from schema.info import Info
-from schema.pagination import (
-    AfterCursor,
-    Connection,
-    PageSize,
-    decode_cursor,
-    row_id,
-    visible_nodes,
-)
+from schema.pagination import AfterCursor, Connection, PageSize, decode_cursor
 from schema.payments import (
     LoanStatement,
     LoanStatementResult,
@@ -434,7 +429,7 @@ class ApplyForLoanInput:
     interest_rate: Decimal | None = strawberry.field(default=None, description="Rate asked for.")
     tenure: int | None = strawberry.field(default=None, description="Term, product's unit.")
     disbursement_date: date | None = strawberry.field(default=None, description="Pay-out day.")
-    customer_id: relay.GlobalID | None = strawberry.field(
+    customer_id: strawberry.ID | None = strawberry.field(
         default=None, description="STAFF: on whose behalf. A customer applies for themself."
     )
     customer_number: str | None = strawberry.field(
@@ -458,19 +453,16 @@ ApplyForLoanResult = Annotated[
 ]
 
 
-def _customer_id(gid: relay.GlobalID | None) -> int | None:
-    if gid is None:
-        return None
-    return (row_id(gid.node_id) if gid.type_name == "Customer" else None) or resolvers.NOBODY
-
-
-def _filter(customer: relay.GlobalID | None, product_code: str | None, status: Any) -> LoanFilter:
+def _filter(customer: strawberry.ID | None, product_code: str | None, status: Any) -> LoanFilter:
+    """The lists' filter; an id that is no Customer id is refused, like a bad cursor."""
     return LoanFilter(
-        _customer_id(customer), product_code, status.value if status is not None else None
+        optional_row_of(customer, "Customer", "customerId"),
+        product_code,
+        status.value if status is not None else None,
     )
 
 
-CustomerArg = Annotated[relay.GlobalID | None, strawberry.argument(description="STAFF: whose.")]
+CustomerArg = Annotated[strawberry.ID | None, strawberry.argument(description="STAFF: whose.")]
 ProductArg = Annotated[str | None, strawberry.argument(description="Only this product.")]
 
 
@@ -499,9 +491,9 @@ class LoanQueries:
 
     @strawberry.field(description="One loan by global id, if the viewer may see it.")
     def loan(
-        self, info: Info, id: Annotated[relay.GlobalID, strawberry.argument(description="Its id.")]
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Its id.")]
     ) -> LoanNode | None:
-        wanted = row_id(id.node_id) if id.type_name == "Loan" else None
+        wanted = lookup_row(id, "Loan")
         row = resolvers.visible_loans(info.context, [wanted]).get(wanted) if wanted else None
         return LoanNode.from_model(row) if row is not None else None
 
@@ -545,11 +537,13 @@ class LoanMutations:
             input.tenure,
             input.disbursement_date,
         )
-        result = resolvers.apply(
-            info.context,
-            ask,
-            input.idempotency_key,
-            _customer_id(input.customer_id),
-            input.customer_number,
+        return outcome_of(
+            lambda: resolvers.apply(
+                info.context,
+                ask,
+                input.idempotency_key,
+                optional_row_of(input.customer_id, "Customer", "customerId"),
+                input.customer_number,
+            ),
+            ApplicationNode.from_model,
         )
-        return outcome(result, ApplicationNode.from_model)

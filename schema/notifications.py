@@ -11,9 +11,9 @@ from strawberry import relay
 
 from domain import notifications as domain
 from resolvers import notifications as resolvers
-from schema.errors import InvalidInputError, NotAuthenticatedError, outcome
+from schema.errors import InvalidInputError, NotAuthenticatedError, outcome_of
+from schema.global_ids import rows_of
 from schema.info import Info
-from schema.pagination import row_id
 
 
 @strawberry.enum(description="What a notification is about.")
@@ -74,7 +74,7 @@ class Notification:
 
 @strawberry.input(description="Which notifications to mark read.")
 class MarkNotificationsReadInput:
-    ids: list[relay.GlobalID] | None = strawberry.field(
+    ids: list[strawberry.ID] | None = strawberry.field(
         default=None, description="These notifications; null marks every one read."
     )
 
@@ -90,16 +90,6 @@ MarkNotificationsReadResult = Annotated[
 ]
 
 
-def _ids(gids: list[relay.GlobalID] | None) -> list[int] | None:
-    if gids is None:
-        return None
-    return [
-        i
-        for i in (row_id(g.node_id) if g.type_name == "Notification" else None for g in gids)
-        if i is not None
-    ]
-
-
 @strawberry.type
 class NotificationMutations:
     @strawberry.mutation(description="Mark your notifications read (some, or all).")
@@ -108,7 +98,7 @@ class NotificationMutations:
         info: Info,
         input: Annotated[MarkNotificationsReadInput, strawberry.argument(description="Which.")],
     ) -> MarkNotificationsReadResult:
-        return outcome(
-            resolvers.mark_read(info.context, _ids(input.ids)),
+        return outcome_of(
+            lambda: resolvers.mark_read(info.context, rows_of(input.ids, "Notification", "ids")),
             lambda n: NotificationsMarkedRead(updated=n),
         )

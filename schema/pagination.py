@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
@@ -19,22 +19,6 @@ _CURSOR_PREFIX = "cursor:"
 
 PageSize = Annotated[int, strawberry.argument(description="Page size, 1-100.")]
 AfterCursor = Annotated[str | None, strawberry.argument(description="Cursor to start after.")]
-
-
-def visible_nodes(
-    node_ids: Iterable[str],
-    visible: Callable[[list[int]], dict[int, Any]],
-    to_node: Callable[[Any], T],
-) -> list[T | None]:
-    """Node lookups answer only what the viewer may see; anything else is simply null."""
-    ids = [row_id(i) for i in node_ids]
-    found = visible([i for i in ids if i is not None])
-    return [to_node(found[i]) if i in found else None for i in ids]
-
-
-def row_id(text: str) -> int | None:
-    """A row id from a global id's node part; anything but plain ASCII digits is no id."""
-    return int(text) if text.isascii() and text.isdigit() and len(text) < 19 else None
 
 
 def encode_cursor(position: int) -> str:

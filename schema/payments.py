@@ -25,10 +25,10 @@ from schema.errors import (
     PaymentMustMatchInstallmentError,
     PaymentsNotAcceptedError,
     PermissionDeniedError,
-    outcome,
+    outcome_of,
 )
+from schema.global_ids import row_of, visible_nodes
 from schema.info import Info
-from schema.pagination import row_id, visible_nodes
 from schema.scalars import Money
 
 if TYPE_CHECKING:
@@ -186,7 +186,7 @@ LoanStatementResult = Annotated[
     strawberry.union("LoanStatementResult", description="The statement, or why there is none."),
 ]
 StatementResult = Annotated[
-    LoanStatement | LoanNotFoundError | LoanClosedError,
+    LoanStatement | LoanNotFoundError | LoanClosedError | InvalidInputError,
     strawberry.union("StatementResult", description="The statement, or why there is none."),
 ]
 SinceArg = Annotated[
@@ -197,10 +197,14 @@ UntilArg = Annotated[date | None, strawberry.argument(description="To this day (
 
 @strawberry.input(description="A payment on a loan. " + PAYMENT_RULES)
 class MakePaymentInput:
-    loan_id: relay.GlobalID = strawberry.field(description="The loan paid on.")
+    loan_id: strawberry.ID = strawberry.field(description="The loan paid on.")
     amount: Decimal = strawberry.field(description="Amount paid, in the loan's currency.")
     idempotency_key: str = strawberry.field(description="8-100 characters, unique per payment.")
     paid_on: date | None = strawberry.field(default=None, description="Day paid; today if null.")
+
+    def to_domain(self) -> domain.PaymentRequest:
+        loan = row_of(self.loan_id, "Loan", "loanId")
+        return domain.PaymentRequest(loan, self.amount, self.paid_on, self.idempotency_key)
 
 
 MakePaymentResult = Annotated[
@@ -219,28 +223,26 @@ MakePaymentResult = Annotated[
 ]
 
 
-def loan_row_id(gid: relay.GlobalID | None) -> int | None:
-    """The loan a global id names, or None when it names no loan."""
-    if gid is None or gid.type_name != "Loan":
-        return None
-    return row_id(gid.node_id)
-
-
 @strawberry.type
 class PaymentQueries:
     @strawberry.field(
         description="A loan's statement: payments and the dues still to pay, within "
-        "[from, to] when given. Unknown or someone else's loan, or a closed one: a typed error."
+        "[from, to] when given. Unknown or someone else's loan, or a closed one: a typed error;"
+        " an id that is no Loan id: InvalidInputError."
     )
     def loan_statement(
         self,
         info: Info,
-        loan_id: Annotated[relay.GlobalID, strawberry.argument(description="The loan.")],
+        loan_id: Annotated[strawberry.ID, strawberry.argument(description="The loan.")],
         since: SinceArg = None,
         to: UntilArg = None,
     ) -> StatementResult:
-        result = resolvers.loan_statement(info.context, loan_row_id(loan_id), since, to)
-        return outcome(result, LoanStatement.from_domain)
+        return outcome_of(
+            lambda: resolvers.loan_statement(
+                info.context, row_of(loan_id, "Loan", "loanId"), since, to
+            ),
+            LoanStatement.from_domain,
+        )
 
 
 @strawberry.type
@@ -253,7 +255,6 @@ class PaymentMutations:
         info: Info,
         input: Annotated[MakePaymentInput, strawberry.argument(description="The payment.")],
     ) -> MakePaymentResult:
-        request = domain.PaymentRequest(
-            loan_row_id(input.loan_id) or -1, input.amount, input.paid_on, input.idempotency_key
+        return outcome_of(
+            lambda: resolvers.make_payment(info.context, input.to_domain()), PaymentNode.from_model
         )
-        return outcome(resolvers.make_payment(info.context, request), PaymentNode.from_model)

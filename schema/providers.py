@@ -27,9 +27,11 @@ from schema.errors import (
     ProviderNotFoundError,
     UsernameTakenError,
     outcome,
+    outcome_of,
 )
+from schema.global_ids import lookup_row, optional_row_of
 from schema.info import Info
-from schema.pagination import AfterCursor, Connection, PageSize, decode_cursor, row_id
+from schema.pagination import AfterCursor, Connection, PageSize, decode_cursor
 from schema.permissions import IsStaff
 from schema.scalars import Money
 
@@ -198,7 +200,7 @@ class RegisterProviderInput:
 class AddProviderFundsInput:
     amount: Decimal = strawberry.field(description="Positive amount in the pool's currency.")
     idempotency_key: str = strawberry.field(description="8-100 characters, one per request.")
-    provider_id: relay.GlobalID | None = strawberry.field(
+    provider_id: strawberry.ID | None = strawberry.field(
         default=None, description="STAFF: for which provider. A provider adds to their own."
     )
 
@@ -230,12 +232,6 @@ MoveFundsResult = Annotated[
 ]
 
 
-def _provider_id(gid: relay.GlobalID | None) -> int | None:
-    if gid is None:
-        return None
-    return (row_id(gid.node_id) if gid.type_name == "Provider" else None) or -1
-
-
 def _movement(operation: domain.ProviderOperation, info: Info) -> ProviderFundsMovement:
     row = info.context.db.get(domain.Provider, operation.provider_id)
     assert row is not None
@@ -259,15 +255,17 @@ class ProviderMutations:
         info: Info,
         input: Annotated[AddProviderFundsInput, strawberry.argument(description="How much.")],
     ) -> MoveFundsResult:
-        result = resolvers.move(
-            info.context,
-            kind="ADD",
-            amount=str(input.amount),
-            source=None,
-            key=input.idempotency_key,
-            provider_id=_provider_id(input.provider_id),
+        return outcome_of(
+            lambda: resolvers.move(
+                info.context,
+                kind="ADD",
+                amount=str(input.amount),
+                source=None,
+                key=input.idempotency_key,
+                provider_id=optional_row_of(input.provider_id, "Provider", "providerId"),
+            ),
+            lambda op: _movement(op, info),
         )
-        return outcome(result, lambda op: _movement(op, info))
 
     @strawberry.mutation(description="Take money out, never more than the balance (provider).")
     def withdraw_provider_funds(
@@ -303,9 +301,9 @@ class ProviderQueries:
     def provider(
         self,
         info: Info,
-        id: Annotated[relay.GlobalID, strawberry.argument(description="Its id.")],
+        id: Annotated[strawberry.ID, strawberry.argument(description="Its id.")],
     ) -> Provider | None:
-        wanted = row_id(id.node_id) if id.type_name == "Provider" else None
+        wanted = lookup_row(id, "Provider")
         row = resolvers.provider(info.context, wanted)
         return Provider(row=row) if row is not None else None
 

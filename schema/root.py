@@ -6,7 +6,6 @@ from typing import Annotated
 
 import strawberry
 from strawberry import relay
-from strawberry.relay.types import GlobalIDValueError
 
 from resolvers import auth as auth_resolvers
 from resolvers import users as user_resolvers
@@ -14,6 +13,7 @@ from schema.auth import AuthMutations
 from schema.billing import BillingMutations, BillingQueries
 from schema.customer_operations import CustomerMutations, CustomerQueries
 from schema.eligibility import EligibilityQueries
+from schema.global_ids import resolve_node
 from schema.imports import ImportQueries
 from schema.info import Info
 from schema.loans import LoanMutations, LoanQueries
@@ -44,12 +44,9 @@ class Query(
     def node(
         self,
         info: Info,
-        id: Annotated[relay.GlobalID, strawberry.argument(description="A global id.")],
+        id: Annotated[strawberry.ID, strawberry.argument(description="A global id.")],
     ) -> relay.Node | None:
-        try:
-            return id.resolve_node_sync(info, required=False)
-        except GlobalIDValueError:
-            return None
+        return resolve_node(info, id)
 
     @strawberry.field(description="The signed-in user, or null when not signed in.")
     def me(self, info: Info) -> Viewer | None:

@@ -16,15 +16,17 @@ from graphql import GraphQLError
 from strawberry import relay
 
 from domain.application_events import APPLICATION_UPDATED
+from domain.errors import InvalidInput
 from domain.money import Money as DomainMoney
 from domain.notifications import NOTIFICATION_RECEIVED
 from domain.tables import utcnow
 from resolvers import subscriptions as resolvers
 from resolvers.context import SubscriberTooSlow
 from schema.eligibility import DecisionReason
+from schema.global_ids import optional_row_of
 from schema.info import Info
 from schema.loans import ApplicationStatus, LoanStatus
-from schema.payments import AllocationKind, loan_row_id
+from schema.payments import AllocationKind
 from schema.scalars import Money
 
 if TYPE_CHECKING:
@@ -165,19 +167,21 @@ class ApplicationUpdatedEvent:
 
 
 LoanArg = Annotated[
-    relay.GlobalID | None,
+    strawberry.ID | None,
     strawberry.argument(description="Only this loan; without it, every loan the viewer sees."),
 ]
 
 
 async def _events(
-    info: Info, topic: str, loan: relay.GlobalID | None
+    info: Info, topic: str, loan: strawberry.ID | None
 ) -> AsyncGenerator[tuple[dict[str, Any], resolvers.Audience], None]:
     """The topic's events this viewer may receive, each checked as it arrives."""
     context = info.context
-    audience = await anyio.to_thread.run_sync(
-        resolvers.audience, context, loan_row_id(loan), loan is not None
-    )
+    try:
+        loan_id = optional_row_of(loan, "Loan", "loanId")
+    except InvalidInput as refused:
+        raise GraphQLError(refused.message, extensions={"code": refused.code}) from None
+    audience = await anyio.to_thread.run_sync(resolvers.audience, context, loan_id)
     if not isinstance(audience, resolvers.Audience):
         raise GraphQLError(audience.message, extensions={"code": audience.code})
     if context.events is None:

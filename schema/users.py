@@ -12,8 +12,9 @@ from strawberry import relay
 
 from domain import users as domain
 from resolvers import users as resolvers
+from schema.global_ids import visible_nodes
 from schema.info import Info
-from schema.pagination import AfterCursor, Connection, PageSize, decode_cursor, visible_nodes
+from schema.pagination import AfterCursor, Connection, PageSize, decode_cursor
 
 if TYPE_CHECKING:
     from schema.customers import CustomerNode
