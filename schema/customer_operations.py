@@ -106,7 +106,7 @@ class VerifyCustomerIdentityInput:
     "against the document (verified)."
 )
 class UpdateCustomerInput:
-    customer_id: relay.GlobalID = strawberry.field(description="The customer's global id.")
+    customer_id: strawberry.ID = strawberry.field(description="The customer's global id.")
     national_id: str = strawberry.field(
         description="National id as the bank's files carry it (6-64 letters, digits or "
         "dashes), validated as at registration; no other customer may hold it."
@@ -240,11 +240,12 @@ class CustomerMutations:
             UpdateCustomerInput, strawberry.argument(description="Whom to change, and how.")
         ],
     ) -> UpdateCustomerResult:
-        wanted = (
-            row_id(input.customer_id.node_id) if input.customer_id.type_name == "Customer" else None
+        return outcome_of(
+            lambda: resolvers.update_customer(
+                info.context, row_of(input.customer_id, "Customer", "customerId"), input.to_domain()
+            ),
+            lambda c: UpdateCustomerSuccess(customer=to_node(c)),
         )
-        result = resolvers.update_customer(info.context, wanted, input.to_domain())
-        return outcome(result, lambda c: UpdateCustomerSuccess(customer=to_node(c)))
 
 
 @strawberry.type

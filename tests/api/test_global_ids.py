@@ -97,6 +97,12 @@ MUTATIONS = {
         "Customer",
         lambda id: {"input": {"customerId": id}},
     ),
+    "updateCustomer(input.customerId)": IdField(
+        mutation("updateCustomer", "UpdateCustomerInput"),
+        "staff",
+        "Customer",
+        lambda id: {"input": {"customerId": id, "nationalId": "1234-5678-9012"}},
+    ),
     "addProviderFunds(input.providerId)": IdField(
         mutation("addProviderFunds", "AddProviderFundsInput"),
         "staff",
