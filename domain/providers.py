@@ -133,11 +133,13 @@ def balances(session: Session, providers: list[Provider]) -> dict[int, tuple[Mon
     """(available, wallet) of each provider, from their ledger accounts, in one query."""
     codes = {p.id: account_specs(p) for p in providers if p.id is not None}
     rows = session.exec(
-        select(LedgerAccount).where(
+        select(LedgerAccount)
+        .where(
             col(LedgerAccount.code).in_(
                 [s.code for specs in codes.values() for s in (specs["available"], specs["wallet"])]
             )
         )
+        .execution_options(populate_existing=True)  # as they are now, not as first read
     ).all()
     by_code = {row.code: row.balance for row in rows}
     return {
@@ -214,7 +216,10 @@ def move_funds(
                 reference=f"provider:{provider.id}",
             )
     except InsufficientBalance:
-        raise InsufficientFunds(source or FundsSource.AVAILABLE, target.balance) from None
+        # the balance as it is now, not as it was read before another request moved it
+        available, wallet = balances(session, [provider])[provider.id or 0]
+        held = wallet if source is FundsSource.WALLET else available
+        raise InsufficientFunds(source or FundsSource.AVAILABLE, held) from None
     available, wallet = balances(session, [provider])[provider.id or 0]
     operation.available_after_minor = available.to_minor()
     operation.wallet_after_minor = wallet.to_minor()

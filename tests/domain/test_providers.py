@@ -8,13 +8,14 @@ from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, func, select
 
 from domain.errors import IdempotencyConflict, InvalidInput
-from domain.ledger import verify_ledger
+from domain.ledger import open_accounts, verify_ledger
 from domain.money import Money
 from domain.providers import (
     FundsSource,
     InsufficientFunds,
     Provider,
     ProviderOperation,
+    account_specs,
     balances,
     move_funds,
     register_provider,
@@ -147,3 +148,26 @@ def test_concurrent_withdrawals_never_take_a_balance_below_zero(postgresql_url: 
             assert verify_ledger(session) == []
     finally:
         engine.dispose()  # type: ignore[attr-defined]
+
+
+def test_a_refused_withdrawal_names_the_balance_as_it_is_now(
+    session_factory: sessionmaker[Session],
+) -> None:
+    with session_factory() as first:
+        anil = provider(first)
+        move(first, anil, "ADD", "400", "add-key-0101")
+        first.commit()
+        seen = open_accounts(first, list(account_specs(anil).values()))
+        assert {a.balance_minor for a in seen.values()} >= {40000}  # read before the other
+        first.commit()
+        with session_factory() as second:  # another request takes most of it meanwhile
+            other = second.get(Provider, anil.id)
+            assert other is not None
+            move(second, other, "WITHDRAW", "350", "wd-key-0101")
+            second.commit()
+
+        with pytest.raises(InsufficientFunds) as refused:
+            move(first, anil, "WITHDRAW", "100", "wd-key-0102")
+
+        assert refused.value.balance == inr("50")
+        assert "Only 50.00 INR" in str(refused.value), str(refused.value)
