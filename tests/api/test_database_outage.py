@@ -173,6 +173,26 @@ def test_a_payment_committed_just_before_the_database_went_away_is_retried_safel
     assert _payments(server) == 1
 
 
+def test_a_connection_lost_in_the_middle_of_an_operation_is_retryable(
+    server: LiveServer, client: GraphQLClient, asha: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server ends the operation's connection (as a failover or an administrator does)
+    while the payment is being made; the database itself stays up."""
+    loan_id = _loan(client, asha)
+
+    def connection_lost(context: Any, _use_case: Any) -> Any:
+        context.db.connection().exec_driver_sql("SELECT pg_terminate_backend(pg_backend_pid())")
+        raise AssertionError("the connection should have been lost")
+
+    monkeypatch.setattr(resolvers.payments, "run_use_case", connection_lost)
+    _as_graphql_response(_pay(client, asha, loan_id, **GRAPHQL_RESPONSE))
+    monkeypatch.undo()
+
+    retried = _pay(client, asha, loan_id)
+    assert retried.data["makePayment"]["__typename"] == "Payment"
+    assert _payments(server) == 1
+
+
 def test_a_bug_is_still_masked_as_internal_error_not_unavailable(
     client: GraphQLClient, asha: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
