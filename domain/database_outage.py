@@ -38,12 +38,24 @@ def _is_outage(error: BaseException) -> bool:
     if isinstance(error, exc.DisconnectionError | exc.TimeoutError):
         return True
     if isinstance(error, exc.DBAPIError):
-        return error.connection_invalidated or _is_driver_outage(error.orig)
+        if error.connection_invalidated:
+            return True
+        if isinstance(error.orig, sqlite3.Error):
+            return _is_sqlite_outage(error.orig)
+        return isinstance(error, exc.OperationalError) or _is_driver_outage(error.orig)
     return _is_driver_outage(error)
 
 
 def _is_driver_outage(error: BaseException | None) -> bool:
-    if isinstance(error, sqlite3.OperationalError):
-        code = getattr(error, "sqlite_errorcode", None)
-        return isinstance(code, int) and code & 0xFF in _SQLITE_OUTAGES
+    if isinstance(error, sqlite3.Error):
+        return _is_sqlite_outage(error)
     return isinstance(error, psycopg2.OperationalError)
+
+
+def _is_sqlite_outage(error: sqlite3.Error) -> bool:
+    code = getattr(error, "sqlite_errorcode", None)
+    return (
+        isinstance(error, sqlite3.OperationalError)
+        and isinstance(code, int)
+        and code & 0xFF in _SQLITE_OUTAGES
+    )

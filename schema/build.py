@@ -34,7 +34,8 @@ log = structlog.get_logger("lendgraph.graphql")
 
 INTERNAL_ERROR = "INTERNAL_ERROR"
 # The database could not be reached: nothing is wrong with the request, so the client may
-# send it again later (money mutations with the same idempotency key; README, Errors).
+# send it again later (money mutations with the same idempotency key; see the README,
+# "Running in production").
 SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
 UNAVAILABLE_MESSAGE = (
     "The service is briefly unavailable (its database could not be reached); retry the "

@@ -8,16 +8,21 @@ The database is a private PostgreSQL cluster of these tests, stopped and started
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from sqlalchemy.exc import PendingRollbackError
 from sqlmodel import func, select
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
 
 import resolvers.payments
 from app.asgi import create_app
 from app.migrations import migrate
 from domain.payments import Payment
+from schema.build import failure_error
 from tests.api.test_loans import apply
 from tests.api.test_payments_api import PAY, customer
 from tests.conftest import LOGIN, make_settings
@@ -140,6 +145,27 @@ def test_with_the_database_down_queries_and_payments_are_retryable_and_a_retry_p
     assert client.execute(ME, token=asha).data["me"]["username"] == "asha"
 
 
+def test_live_updates_say_when_to_come_back_while_the_database_is_down(
+    server: LiveServer, database: PrivatePostgres, asha: str
+) -> None:
+    """A websocket signing in closes with 1013 (try again later), not a dropped connection;
+    once the database is back the same token signs in."""
+    url = server.url.replace("http://", "ws://") + "/graphql"
+    init = {"type": "connection_init", "payload": {"authorization": f"Bearer {asha}"}}
+    database.stop()
+    try:
+        with connect(url, subprotocols=["graphql-transport-ws"], open_timeout=5) as ws:
+            ws.send(json.dumps(init))
+            with pytest.raises(ConnectionClosed) as closed:
+                ws.recv(timeout=10)
+    finally:
+        database.start()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013
+    with connect(url, subprotocols=["graphql-transport-ws"], open_timeout=5) as ws:
+        ws.send(json.dumps(init))
+        assert json.loads(ws.recv(timeout=10))["type"] == "connection_ack"
+
+
 def test_a_payment_committed_just_before_the_database_went_away_is_retried_safely(
     server: LiveServer,
     client: GraphQLClient,
@@ -205,3 +231,18 @@ def test_a_bug_is_still_masked_as_internal_error_not_unavailable(
     assert error["extensions"]["code"] == "INTERNAL_ERROR"
     assert "retryable" not in error["extensions"]
     assert response.status == 200
+
+
+def test_a_session_refusing_to_go_on_after_a_lost_connection_is_the_same_outage() -> None:
+    """Resolvers after the one that lost the connection find the session waiting for a
+    rollback; in an operation that lost its database that is the outage, not a bug."""
+    refused = PendingRollbackError("Can't reconnect until invalid transaction is rolled back")
+    assert failure_error(refused, "r-1", outage=True).extensions == {
+        "code": "SERVICE_UNAVAILABLE",
+        "retryable": True,
+        "requestId": "r-1",
+    }
+    assert failure_error(refused, "r-1").extensions == {
+        "code": "INTERNAL_ERROR",
+        "requestId": "r-1",
+    }

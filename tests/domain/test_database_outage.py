@@ -33,6 +33,7 @@ def test_a_refused_postgresql_connection_is_an_outage() -> None:
 def test_a_pool_timeout_and_a_dropped_connection_are_outages() -> None:
     assert is_database_outage(exc.TimeoutError("QueuePool limit reached"))
     assert is_database_outage(exc.DisconnectionError("gone"))
+    assert is_database_outage(exc.OperationalError("SELECT 1", {}, Exception("any driver")))
 
 
 def test_an_error_raised_from_an_outage_is_an_outage_too() -> None:

@@ -168,6 +168,8 @@ class Payer:
         while not self._stop.wait(1):
             try:
                 self._server.runtime.dispatcher.relay(older_than=timedelta(seconds=1))
+            except ConnectionError:
+                continue  # Redis is down: the scheduler tries again on its next turn
             except Exception as error:
                 self.failures.append(repr(error))
 
