@@ -17,22 +17,23 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
-from strawberry.http import GraphQLRequestData
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.schema import BaseSchema
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
-from app import metrics
+from app import graphql_over_http, metrics
 from app.request_ids import current_request_id
 from app.runtime import Runtime
 from app.websocket import SubscriptionsOnlyHandler
 from domain.access_tokens import InvalidAccessToken, read_access_token
+from domain.database_outage import is_database_outage
 from domain.tables import utcnow
 from domain.users import is_signed_in
 from resolvers.context import RequestContext, Viewer
-from schema.build import masked_error
+from schema.build import failure_error
 
 log = structlog.get_logger(__name__)
 
@@ -43,6 +44,16 @@ class Unauthenticated(Exception):
 
 def _error_body(message: str, code: str) -> dict[str, Any]:
     return {"errors": [{"message": message, "extensions": {"code": code}}]}
+
+
+def _failed(error: Exception, request_id: str) -> GraphQLError:
+    """An operation that failed before or around execution (opening its session, checking
+    the viewer): logged, and answered as SERVICE_UNAVAILABLE or a masked INTERNAL_ERROR."""
+    if is_database_outage(error):
+        log.warning("graphql_database_unavailable", request_id=request_id, error=repr(error))
+    else:
+        log.exception("graphql_unexpected_error", request_id=request_id)
+    return failure_error(error, request_id)
 
 
 SIGN_IN_FIELDS = frozenset({"login", "refreshToken", "logout", "__typename"})
@@ -116,19 +127,50 @@ class LendgraphGraphQL(GraphQL[RequestContext, None]):
             await super().__call__(scope, receive, send)
             return
         response: Response
+        request = Request(scope=scope, receive=receive)
+        media_type = graphql_over_http.response_media_type(request.headers.get("accept"))
         try:
-            response = await self.run(Request(scope=scope, receive=receive))
+            response = await self.run(request)
         except Unauthenticated as error:
             response = JSONResponse(
                 _error_body(str(error), "UNAUTHENTICATED"),
                 status_code=401,
                 headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+                media_type=media_type,
             )
         except HTTPException as error:
             response = JSONResponse(
-                _error_body(error.reason, "BAD_REQUEST"), status_code=error.status_code
+                _error_body(error.reason, "BAD_REQUEST"),
+                status_code=error.status_code,
+                media_type=media_type,
             )
         await response(scope, receive, send)
+
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        """Strawberry's, noting the media type the client accepts (see create_response)."""
+        sub_response = await super().get_sub_response(request)
+        sub_response.media_type = graphql_over_http.response_media_type(
+            request.headers.get("accept")
+        )
+        return sub_response
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        """The answer in the media type the client accepts, with the status GraphQL over
+        HTTP gives it there (app.graphql_over_http decides both)."""
+        media_type = sub_response.media_type or graphql_over_http.JSON
+        headers: dict[str, str] = {}
+        if isinstance(response_data, dict):
+            response_data, status, headers = graphql_over_http.finish(response_data, media_type)
+            if status != 200:
+                sub_response.status_code = status
+        response = super().create_response(response_data, sub_response)
+        response.headers["content-type"] = media_type
+        response.headers.update(headers)
+        return response
 
     def viewer_from_authorization(self, header: str | None) -> Viewer | None:
         if not header:
@@ -236,9 +278,8 @@ class LendgraphGraphQL(GraphQL[RequestContext, None]):
             raise HTTPException(400, e.as_http_error_reason(request_adapter.method)) from e
         except MissingQueryError as e:
             raise HTTPException(400, "No GraphQL query found in the request") from e
-        except Exception:
-            log.exception("graphql_unexpected_error", request_id=context.request_id)
-            result = ExecutionResult(data=None, errors=[masked_error(context.request_id)])
+        except Exception as error:
+            result = ExecutionResult(data=None, errors=[_failed(error, context.request_id)])
         metrics.observe(
             context.operation_name or request_data.operation_name,
             "error" if result.errors else "ok",

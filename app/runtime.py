@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -32,7 +33,7 @@ from integrations.scoring_engine import HttpScoringEngine
 from workers import runtime as worker_runtime
 from workers.actors import load_actor_modules
 from workers.broker import setup_broker
-from workers.outbox import OutboxDispatcher
+from workers.outbox import OutboxDispatcher, events_since
 from workers.scheduler import Job, LeaderLock, run_scheduler
 
 log = structlog.get_logger(__name__)
@@ -71,7 +72,11 @@ class Runtime:
         engine = make_engine(settings.database_url, pool_size=settings.worker_threads)
         session_factory = make_session_factory(engine)
         load_actor_modules(settings.actor_modules)
-        events = make_event_hub(settings.redis_url, settings.queue_namespace)
+        events = make_event_hub(
+            settings.redis_url,
+            settings.queue_namespace,
+            history=functools.partial(events_since, session_factory),
+        )
         broker = setup_broker(settings.redis_url, settings.queue_namespace)
         dispatcher = OutboxDispatcher(
             session_factory,

@@ -20,6 +20,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     SubscribeMessage,
 )
 
+from domain.database_outage import is_database_outage
 from domain.tables import utcnow
 
 log = structlog.get_logger(__name__)
@@ -38,6 +39,8 @@ def _is_subscription(query: str, operation_name: str | None) -> bool | None:
 TOKEN_EXPIRED = 4401  # graphql-transport-ws: unauthorized
 SIGNED_OUT = 4403
 TOO_SLOW = 4408
+TRY_AGAIN_LATER = 1013  # RFC 6455 registry: the sign-in check could not reach the database
+UNAVAILABLE = "The service is briefly unavailable; reconnect in a few seconds."
 SEND_TIMEOUT_SECONDS = 10.0
 RECHECK_SECONDS = 30.0  # how soon a sign-out or a disabled account ends a connection
 
@@ -51,7 +54,14 @@ class SubscriptionsOnlyHandler(BaseGraphQLTransportWSHandler[Any, None]):
     closing: asyncio.Task[None] | None = None
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
-        await super().handle_connection_init(message)
+        try:
+            await super().handle_connection_init(message)
+        except Exception as error:
+            if not is_database_outage(error):
+                raise
+            log.warning("websocket_database_unavailable", error=repr(error))
+            await self.websocket.close(code=TRY_AGAIN_LATER, reason=UNAVAILABLE)
+            return
         viewer = getattr(self.context, "viewer", None)
         if self.connection_acknowledged and viewer is not None and self.watcher is None:
             self.watcher = asyncio.create_task(self._watch(viewer))

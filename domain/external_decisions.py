@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select, update
 
 from domain.application_events import announce_application
 from domain.customers import Customer
@@ -15,7 +15,12 @@ from domain.decisions import Decision, Outcome, schedule_for
 from domain.money import Money
 from domain.origination import ApplicationStatus, LoanApplication, book_approval, tell_decision
 from domain.products import LoanProduct
-from domain.scoring.external import NO_EXCLUSION, ScoreReport
+from domain.scoring.external import (
+    NO_EXCLUSION,
+    ScoreReport,
+    ScoringClientRejected,
+    ScoringEngineUnavailable,
+)
 from domain.scoring.progress import (
     ExternalScoring,
     RetryPolicy,
@@ -71,16 +76,59 @@ def _still(session: Session, step: ScoringStep) -> ExternalScoring | None:
 
 
 def record_outage(
-    session: Session, step: ScoringStep, detail: str, policy: RetryPolicy, now: datetime
+    session: Session,
+    step: ScoringStep,
+    failure: ScoringEngineUnavailable | ScoringClientRejected,
+    policy: RetryPolicy,
+    now: datetime,
+    *,
+    asked_at: datetime | None = None,
 ) -> None:
-    """The engine could not be reached: try the same step again later, budget untouched."""
+    """The engine could not be reached: try the same step again later, budget untouched.
+    `asked_at`: when the engine was asked (its failure may have been ours, see below)."""
     row = _still(session, step)
     if row is None:
         return
     row.outages += 1
-    row.last_error = detail[:500]
+    row.last_error = _what_failed(row, failure, asked_at)[:500]
     row.updated_at = now
     schedule_step(session, row, now + policy.after_outage(row.outages))
+
+
+def note_transactions_unavailable(
+    session: Session, customer_number: str, detail: str, now: datetime
+) -> int:
+    """The engine came to read this customer's transactions and Lendgraph could not read
+    them from the core banking system: noted on the customer's scorings under way, so the
+    engine's failure that follows is blamed on the system that failed. Returns how many."""
+    noted = session.exec(
+        update(ExternalScoring)
+        .where(
+            col(ExternalScoring.customer_number) == customer_number,
+            col(ExternalScoring.stage) != ScoringStage.DONE,
+        )
+        .values(transactions_failed_at=now, transactions_failure=detail[:300])
+    )
+    return int(noted.rowcount or 0)
+
+
+def _what_failed(
+    row: ExternalScoring,
+    failure: ScoringEngineUnavailable | ScoringClientRejected,
+    asked_at: datetime | None,
+) -> str:
+    """Why a step did not get through: the engine's failure as we saw it, unless Lendgraph's
+    own core banking lookup failed while the engine was asking (the engine reads the
+    customer's transactions back from Lendgraph), which is then named as the cause."""
+    failed_at = row.transactions_failed_at
+    if asked_at is None or failed_at is None or failed_at < asked_at:
+        return failure.message
+    answered = failure.detail if isinstance(failure, ScoringEngineUnavailable) else failure.message
+    return (
+        f"core banking unavailable: {row.transactions_failure}. While Lendgraph asked the "
+        "scoring engine, the engine came to read the customer's transactions and Lendgraph "
+        f"could not read them from the core banking system; the engine then answered: {answered}"
+    )
 
 
 def record_token(

@@ -34,6 +34,8 @@ class OutboxMessage(SQLModel, table=True):
             sqlite_where=sa.text("dispatched_at IS NULL"),
             postgresql_where=sa.text("dispatched_at IS NULL"),
         ),
+        # Event hubs catching up after a lost connection read what was sent since then.
+        sa.Index("ix_outbox_dispatched_at", "dispatched_at"),
     )
 
     id: str = Field(default_factory=lambda: uuid.uuid4().hex, primary_key=True, max_length=32)
@@ -157,6 +159,24 @@ def mark_failed(
         .where(col(OutboxMessage.id) == message.id)
         .values(attempts=OutboxMessage.attempts + 1, last_error=error[:500], retry_at=now + backoff)
     )
+
+
+def events_sent_since(session: Session, since: datetime, limit: int) -> list[PendingMessage]:
+    """Events dispatched at or after `since`, and those not dispatched yet (committed, so
+    facts, but perhaps held back by a Redis outage), oldest first; at most `limit`."""
+    rows = session.exec(
+        select(OutboxMessage)
+        .where(
+            col(OutboxMessage.kind) == MessageKind.EVENT,
+            sa.or_(
+                col(OutboxMessage.dispatched_at) >= since,
+                col(OutboxMessage.dispatched_at).is_(None),
+            ),
+        )
+        .order_by(col(OutboxMessage.created_at), col(OutboxMessage.id))
+        .limit(limit)
+    ).all()
+    return [_pending(r) for r in rows]
 
 
 def count_pending(session: Session) -> int:

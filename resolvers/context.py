@@ -23,6 +23,11 @@ class SubscriberTooSlow(Exception):
     """An event stream's subscriber did not keep up and was cut off (raised by the hub)."""
 
 
+class EventsMissed(Exception):
+    """The hub lost its event feed and could not replay what was sent meanwhile: the
+    subscriber may have missed events and must refetch (raised by the hub)."""
+
+
 @dataclass(frozen=True)
 class Viewer:
     """The signed-in user behind a request, as proven by their access token."""

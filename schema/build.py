@@ -11,6 +11,7 @@ import strawberry
 import structlog
 from graphql import GraphQLError
 from graphql.validation import ASTValidationRule
+from sqlalchemy.exc import PendingRollbackError
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
@@ -25,12 +26,21 @@ from strawberry.extensions.query_depth_limiter import create_validator as depth_
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from domain.database_outage import is_database_outage
 from domain.errors import DomainError
 from schema.scalars import SCALAR_MAP, Money
 
 log = structlog.get_logger("lendgraph.graphql")
 
 INTERNAL_ERROR = "INTERNAL_ERROR"
+# The database could not be reached: nothing is wrong with the request, so the client may
+# send it again later (money mutations with the same idempotency key; see the README,
+# "Running in production").
+SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+UNAVAILABLE_MESSAGE = (
+    "The service is briefly unavailable (its database could not be reached); retry the "
+    "request, with the same idempotency key for a mutation that takes one."
+)
 
 
 @dataclass(frozen=True)
@@ -62,12 +72,44 @@ def masked_error(request_id: str | None, **location: Any) -> GraphQLError:
     )
 
 
+def unavailable_error(request_id: str | None, **location: Any) -> GraphQLError:
+    """What a client sees when the database could not be reached: retry later."""
+    return GraphQLError(
+        UNAVAILABLE_MESSAGE,
+        extensions={"code": SERVICE_UNAVAILABLE, "retryable": True, "requestId": request_id},
+        **location,
+    )
+
+
+def failure_error(
+    error: BaseException, request_id: str | None, outage: bool = False, **location: Any
+) -> GraphQLError:
+    """An unexpected failure as the client sees it: SERVICE_UNAVAILABLE (retryable) when the
+    database could not be reached, else masked as INTERNAL_ERROR. `outage`: the operation
+    already lost its database, so a session refusing to go on is the same outage."""
+    if is_database_outage(error) or (outage and isinstance(error, PendingRollbackError)):
+        return unavailable_error(request_id, **location)
+    return masked_error(request_id, **location)
+
+
+def _lost_database(errors: list[GraphQLError]) -> bool:
+    return any(is_database_outage(error.original_error) for error in errors)
+
+
 class MaskUnexpectedErrors(MaskErrors):
-    """Unexpected exceptions become a generic error carrying the request id; domain errors
-    raised in queries keep their message and gain their stable code."""
+    """Unexpected exceptions become a generic error carrying the request id (or a retryable
+    SERVICE_UNAVAILABLE when the database could not be reached); domain errors raised in
+    queries keep their message and gain their stable code."""
 
     def __init__(self) -> None:
         super().__init__(should_mask_error=lambda _: True)
+        self._outage = False
+
+    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        # Strawberry's hook (pinned version): one look at all errors, so a field that failed
+        # only because an earlier one lost the connection is reported as the same outage.
+        self._outage = _lost_database(errors)
+        return super()._process_errors(errors)
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
@@ -80,16 +122,16 @@ class MaskUnexpectedErrors(MaskErrors):
                 path=error.path,
                 extensions={"code": original.code},
             )
-        if not _is_unexpected(error):
+        if original is None or not _is_unexpected(error):
             return error
-        request_id = _request_id(self.execution_context)
-        return GraphQLError(
-            f"Unexpected error; quote request id {request_id} when reporting it.",
+        return failure_error(
+            original,
+            _request_id(self.execution_context),
+            self._outage,
             nodes=error.nodes,
             source=error.source,
             positions=error.positions,
             path=error.path,
-            extensions={"code": INTERNAL_ERROR, "requestId": request_id},
         )
 
 
@@ -109,7 +151,14 @@ class LendgraphSchema(strawberry.Schema):
     ) -> None:
         request_id = _request_id(execution_context)
         for error in errors:
-            if _is_unexpected(error):
+            if is_database_outage(error.original_error):
+                log.warning(
+                    "graphql_database_unavailable",
+                    request_id=request_id,
+                    path=error.path,
+                    error=repr(error.original_error),
+                )
+            elif _is_unexpected(error):
                 log.error(
                     "graphql_unexpected_error",
                     request_id=request_id,

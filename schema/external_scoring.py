@@ -33,7 +33,9 @@ class ExternalScore:
     )
     last_error: str | None = strawberry.field(
         description="STAFF only: why the last call did not get through (the engine down or "
-        "slow); null for customers."
+        "slow), or 'core banking unavailable: ...' when the engine failed because Lendgraph "
+        "could not read the customer's transactions from the core banking system for it; "
+        "null for customers."
     )
     score: int | None = strawberry.field(description="The engine's score.")
     limit: Money | None = strawberry.field(description="The most the engine would lend.")

@@ -21,7 +21,7 @@ from domain.money import Money as DomainMoney
 from domain.notifications import NOTIFICATION_RECEIVED
 from domain.tables import utcnow
 from resolvers import subscriptions as resolvers
-from resolvers.context import SubscriberTooSlow
+from resolvers.context import EventsMissed, SubscriberTooSlow
 from schema.eligibility import DecisionReason
 from schema.global_ids import optional_row_of
 from schema.info import Info
@@ -213,6 +213,12 @@ async def _delivered(
             "Events arrived faster than this connection read them; subscribe again and refetch.",
             extensions={"code": "TOO_SLOW"},
         ) from None
+    except EventsMissed:
+        raise GraphQLError(
+            "The server lost its event feed and could not replay what was sent meanwhile, so "
+            "events may have been missed; refetch what you show and subscribe again.",
+            extensions={"code": "EVENTS_MISSED"},
+        ) from None
 
 
 async def _own_events(info: Info, topic: str) -> AsyncGenerator[dict[str, Any], None]:
@@ -234,7 +240,13 @@ def _parsed(build: Callable[..., T], payload: dict[str, Any], audience: Any) -> 
         return None
 
 
-@strawberry.type(description="Live updates, over graphql-transport-ws at /graphql.")
+@strawberry.type(
+    description="Live updates, over graphql-transport-ws at /graphql. Each event arrives "
+    "once; after a Redis outage the server replays what it missed. A subscription that ends "
+    "with an error coded EVENTS_MISSED (the server could not replay what it missed) or "
+    "TOO_SLOW (the connection read too slowly) may have missed events: refetch, then "
+    "subscribe again."
+)
 class Subscription:
     @strawberry.subscription(
         description="Payments as they are booked, from any API process or worker: a "

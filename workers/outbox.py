@@ -7,7 +7,8 @@ consumers dedupe by message id.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import dramatiq
 import structlog
@@ -18,6 +19,7 @@ from domain.outbox import (
     MessageKind,
     PendingMessage,
     claim_stale_messages,
+    events_sent_since,
     mark_dispatched,
     mark_failed,
     pending_messages,
@@ -27,6 +29,20 @@ from domain.tables import utcnow
 from workers.metrics import OUTBOX_DISPATCHED
 
 log = structlog.get_logger(__name__)
+
+
+def published(message: PendingMessage) -> dict[str, Any]:
+    """An event as the hub carries it: its payload, and its outbox id to dedupe by."""
+    return {"messageId": message.id, **message.payload}
+
+
+def events_since(
+    sessions: sessionmaker[Session], since: datetime, limit: int
+) -> list[tuple[str, dict[str, Any]]]:
+    """(topic, event) sent since `since` or still waiting to be, oldest first, as they were
+    (or will be) published: what an event hub replays after losing its connection."""
+    with sessions() as session:
+        return [(m.name, published(m)) for m in events_sent_since(session, since, limit)]
 
 
 class OutboxDispatcher:
@@ -44,7 +60,7 @@ class OutboxDispatcher:
 
     def _send(self, message: PendingMessage) -> None:
         if message.kind is MessageKind.EVENT:
-            self._events.publish(message.name, {"messageId": message.id, **message.payload})
+            self._events.publish(message.name, published(message))
             return
         actor = self._broker.get_actor(message.name)
         delay = None

@@ -61,11 +61,15 @@ def _engine() -> ScoringEngine:
     return engine
 
 
-def _wait_for_engine(step: ScoringStep, detail: str) -> None:
+def _wait_for_engine(
+    step: ScoringStep, failure: ScoringEngineUnavailable | ScoringClientRejected, asked_at: datetime
+) -> None:
     current = runtime.current()
-    log.warning("scoring_engine_unavailable", application_id=step.application_id, detail=detail)
+    log.warning(
+        "scoring_engine_unavailable", application_id=step.application_id, detail=failure.message
+    )
     with current.unit_of_work() as uow:
-        record_outage(uow.session, step, detail, current.retry_policy, utcnow())
+        record_outage(uow.session, step, failure, current.retry_policy, utcnow(), asked_at=asked_at)
         uow.commit()
 
 
@@ -83,12 +87,13 @@ def _take_step(
     except LookupError:
         log.info("scoring_step_skipped", application_id=application_id, step=step)
         return
+    asked_at = utcnow()
     try:
         if not client_token:
             raise ScoringEngineUnavailable(NOT_REGISTERED)
         answer = ask(_engine(), due, client_token)
     except (ScoringEngineUnavailable, ScoringClientRejected) as error:
-        _wait_for_engine(due, error.message)
+        _wait_for_engine(due, error, asked_at)
         return
     current = runtime.current()
     with current.unit_of_work() as uow:

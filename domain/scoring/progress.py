@@ -45,6 +45,13 @@ class ExternalScoring(SQLModel, table=True):
     outages: int = 0  # failures to reach the engine since the last answer
     next_at: datetime = Field(sa_column=timestamp_column())
     last_error: str | None = Field(default=None, max_length=500)
+    # When the engine last came to read the customer's transactions and Lendgraph could not
+    # give them (its core banking lookup failed), and why: an outage the engine reports then
+    # is blamed on the core banking system, not on the engine.
+    transactions_failed_at: datetime | None = Field(
+        default=None, sa_column=timestamp_column(nullable=True)
+    )
+    transactions_failure: str | None = Field(default=None, max_length=500)
     score: int | None = None
     limit_minor: int | None = Field(default=None, sa_type=sa.BigInteger)
     exclusion: str | None = Field(default=None, max_length=200)

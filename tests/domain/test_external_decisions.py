@@ -7,9 +7,16 @@ from typing import Any
 from sqlmodel import Session
 
 from domain.applications import LoanAsk
-from domain.external_decisions import ScoringStep, record_answer, record_token, step_due
+from domain.external_decisions import (
+    ScoringStep,
+    note_transactions_unavailable,
+    record_answer,
+    record_outage,
+    record_token,
+    step_due,
+)
 from domain.origination import ApplicationStatus, LoanApplication, apply_for_loan
-from domain.scoring.external import ScoreReport
+from domain.scoring.external import ScoreReport, ScoringEngineUnavailable
 from domain.scoring.progress import ExternalScoring, RetryPolicy, ScoringStage
 from tests.domain.test_origination import customer
 
@@ -93,3 +100,52 @@ def test_a_step_recorded_twice_decides_once(session: Session) -> None:
     record_answer(session, query, _report(limit="1"), POLICY, NOW)
 
     assert application.status is ApplicationStatus.APPROVED and application.loan_id == loan
+
+
+def _initiating(session: Session) -> tuple[LoanApplication, ScoringStep]:
+    asha = customer(session)
+    asha.customer_number = NUMBER
+    application = apply_for_loan(
+        session, asha, LoanAsk("SCORED_MICRO", Decimal("1000"), None, 30), "key-scored-2", NOW
+    )
+    assert application.id is not None
+    initiate = step_due(
+        session, application.id, stage=ScoringStage.INITIATE, step=1, policy=POLICY, now=NOW
+    )
+    assert initiate is not None
+    return application, initiate
+
+
+def test_an_engine_failure_while_our_core_banking_lookup_failed_blames_core_banking(
+    session: Session,
+) -> None:
+    application, initiate = _initiating(session)
+    asked_at = NOW + timedelta(seconds=1)
+    # The engine, being asked, reads the customer's transactions from Lendgraph; the CBS is down.
+    noted = note_transactions_unavailable(session, NUMBER, "HTTP 503", asked_at)
+
+    engine_failed = ScoringEngineUnavailable("initiateQueryScore answered HTTP 502")
+    record_outage(session, initiate, engine_failed, POLICY, NOW, asked_at=asked_at)
+
+    scoring = session.get(ExternalScoring, application.id)
+    assert noted == 1 and scoring is not None
+    assert (scoring.last_error or "").startswith("core banking unavailable: HTTP 503.")
+    assert (scoring.last_error or "").endswith(
+        "the engine then answered: initiateQueryScore answered HTTP 502"
+    )
+    assert scoring.outages == 1 and scoring.stage is ScoringStage.INITIATE
+
+
+def test_a_core_banking_failure_before_the_engine_was_asked_is_not_blamed(
+    session: Session,
+) -> None:
+    application, initiate = _initiating(session)
+    note_transactions_unavailable(session, NUMBER, "HTTP 503", NOW)
+
+    later = NOW + timedelta(seconds=5)
+    timed_out = ScoringEngineUnavailable("initiateQueryScore timed out")
+    record_outage(session, initiate, timed_out, POLICY, later, asked_at=later)
+
+    scoring = session.get(ExternalScoring, application.id)
+    assert scoring is not None
+    assert scoring.last_error == timed_out.message  # the engine's own failure

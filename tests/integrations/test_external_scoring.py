@@ -152,6 +152,7 @@ def test_a_request_made_while_the_engine_is_down_completes_once_it_is_back(
     waiting = world.application(pending["id"])
     assert waiting["status"] == "PENDING"
     assert "HTTP 503" in (waiting["externalScore"]["lastError"] or "")
+    assert "core banking" not in (waiting["externalScore"]["lastError"] or "")
     seen_by_customer = world.application(pending["id"], token=own)["externalScore"]
     assert seen_by_customer["stage"] == "INITIATE" and seen_by_customer["lastError"] is None
 
@@ -161,6 +162,29 @@ def test_a_request_made_while_the_engine_is_down_completes_once_it_is_back(
     assert decided["status"] == "APPROVED"
     assert decided["externalScore"]["lastError"] is None
     assert _count(world, JournalEntry) == 1  # one disbursement
+
+
+def test_with_core_banking_down_the_last_error_blames_core_banking_not_the_engine(
+    world: ScoringWorld,
+) -> None:
+    """Issue 21, point 8: the engine fails because it reads the customer's transactions back
+    from Lendgraph, whose core banking lookup fails; lastError names the core banking
+    system, and what the engine answered."""
+    world.subscribe(APPROVED_CUSTOMER)
+    world.control_cbs(mode="down")
+    pending = world.apply(APPROVED_CUSTOMER, "5000", "scored-cbs-down")
+    world.decided(pending["id"], timeout=1.0)
+    waiting = world.application(pending["id"])
+    last_error = waiting["externalScore"]["lastError"] or ""
+    assert waiting["status"] == "PENDING"
+    assert last_error.startswith("core banking unavailable: HTTP 503"), last_error
+    assert "the engine then answered: initiateQueryScore answered HTTP 502" in last_error
+
+    world.control_cbs(mode="ok")
+
+    decided = world.decided(pending["id"])
+    assert decided["status"] == "APPROVED"
+    assert decided["externalScore"]["lastError"] is None
 
 
 APPLICATION_EVENTS = (

@@ -22,7 +22,7 @@ from tests.redis_server import PrivateRedis
 from workers import runtime
 from workers.broker import setup_broker
 from workers.consuming import consume_once
-from workers.outbox import OutboxDispatcher
+from workers.outbox import OutboxDispatcher, events_since
 
 QUEUE = "lendgraph_test_outbox"
 APPLIED: list[str] = []
@@ -183,3 +183,38 @@ def test_events_are_published_after_commit_with_their_message_id(
             assert outbox.events.published == []
             uow.commit()
     assert outbox.events.published == [("loanUpdated", {"messageId": message.id, "loanId": 7})]
+
+
+def test_an_event_hub_replays_events_sent_since_a_moment_or_not_sent_yet(
+    pg_sessions: sessionmaker[Session],
+) -> None:
+    """What an event hub reads back after losing Redis: in the shape it was published, jobs
+    left out, oldest first, up to a limit."""
+    with pg_sessions() as session:
+        early = emit_event(session, "paymentReceived", n=1)
+        emit_job(session, "test_outbox_effect", note="a job, never replayed")
+        sent = emit_event(session, "loanUpdated", n=2)
+        waiting = emit_event(session, "paymentReceived", n=3)
+        session.commit()
+        before, moment = utcnow() - timedelta(minutes=5), utcnow()
+        session.exec(sa.update(OutboxMessage).values(dispatched_at=moment))
+        session.exec(
+            sa.update(OutboxMessage)
+            .where(OutboxMessage.id == early.id)
+            .values(dispatched_at=before)
+        )
+        session.exec(
+            sa.update(OutboxMessage)
+            .where(OutboxMessage.id == waiting.id)
+            .values(dispatched_at=None)
+        )
+        session.commit()
+
+    replayed = events_since(pg_sessions, moment - timedelta(seconds=1), 10)
+
+    assert replayed == [
+        ("loanUpdated", {"messageId": sent.id, "n": 2}),
+        ("paymentReceived", {"messageId": waiting.id, "n": 3}),
+    ]
+    assert events_since(pg_sessions, moment - timedelta(seconds=1), 1) == replayed[:1]
+    assert len(events_since(pg_sessions, before, 10)) == 3
