@@ -178,6 +178,7 @@ class Runtime:
         self._scheduler = threading.Thread(
             target=run_scheduler,
             args=(LeaderLock(self.engine), self.scheduled_jobs(), self._stop),
+            kwargs={"backoff_cap": self.settings.recovery_backoff_max_seconds},
             name="scheduler",
             daemon=True,
         )

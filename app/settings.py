@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     embedded_worker: bool = Field(True, alias="EMBEDDED_WORKER")
     embedded_scheduler: bool = Field(True, alias="EMBEDDED_SCHEDULER")
     outbox_relay_seconds: int = Field(5, ge=1, alias="OUTBOX_RELAY_SECONDS")
+    recovery_backoff_max_seconds: float = Field(
+        30.0, gt=0, le=3600, alias="RECOVERY_BACKOFF_MAX_SECONDS"
+    )
     seed_dir: Path | None = Field(None, alias="LENDGRAPH_SEED_DIR")
     seed_on_start: bool = Field(True, alias="SEED_ON_START")
     actor_modules: list[str] = Field(default_factory=list, alias="ACTOR_MODULES")
