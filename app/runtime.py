@@ -32,7 +32,7 @@ from integrations.scoring_engine import HttpScoringEngine
 from workers import runtime as worker_runtime
 from workers.actors import load_actor_modules
 from workers.broker import setup_broker
-from workers.outbox import OutboxDispatcher
+from workers.outbox import BrokerUnavailable, OutboxDispatcher
 from workers.scheduler import Job, LeaderLock, run_scheduler
 
 log = structlog.get_logger(__name__)
@@ -189,7 +189,11 @@ class Runtime:
 
         With Redis the worker processes do this; a CLI process only dispatches."""
         if not self.settings.embedded_broker:
-            return self.dispatcher.relay(limit=10_000, older_than=timedelta(0))
+            try:
+                return self.dispatcher.relay(limit=10_000, older_than=timedelta(0))
+            except BrokerUnavailable as error:
+                log.warning("jobs_left_for_the_relay", error=repr(error))
+                return 0
         worker = self._worker or self.start_worker(threads=2)
         processed_before = self._processed_count()
         while True:

@@ -159,6 +159,16 @@ def mark_failed(
     )
 
 
+def mark_unsent(session: Session, message: OutboxMessage | PendingMessage, error: str) -> None:
+    """Count a try that found the broker away; the message stays due (no backoff of its own:
+    the relay backs off as a whole until the broker is back)."""
+    session.exec(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == message.id)
+        .values(attempts=OutboxMessage.attempts + 1, last_error=error[:500])
+    )
+
+
 def count_pending(session: Session) -> int:
     return session.exec(
         select(sa.func.count())
