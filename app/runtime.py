@@ -21,7 +21,13 @@ from domain.billing.runs import request_close, resume_stalled_runs
 from domain.core_banking import CoreBanking
 from domain.customers import Customer
 from domain.errors import DomainError
-from domain.outbox import OutboxMessage, ProcessedMessage, count_pending, emit_job
+from domain.outbox import (
+    OutboxMessage,
+    ProcessedMessage,
+    count_pending,
+    emit_job,
+    requeue_lost_jobs,
+)
 from domain.scoring.progress import resume_stalled
 from domain.sign_in import purge_expired
 from domain.tables import utcnow
@@ -32,6 +38,7 @@ from integrations.scoring_engine import HttpScoringEngine
 from workers import runtime as worker_runtime
 from workers.actors import load_actor_modules
 from workers.broker import setup_broker
+from workers.completion import longer_waits
 from workers.outbox import BrokerUnavailable, OutboxDispatcher
 from workers.scheduler import Job, LeaderLock, run_scheduler
 
@@ -128,7 +135,22 @@ class Runtime:
             ("resume-external-scoring", self.resume_external_scoring, 30),
             ("close-business-day", self.close_yesterday, self.settings.billing_check_seconds),
             ("resume-billing-runs", self.resume_billing_runs, 60),
+            ("requeue-lost-jobs", self.requeue_lost_jobs, 60),
         ]
+
+    def requeue_lost_jobs(self) -> int:
+        """Send again every job no worker finished within JOB_LOST_AFTER_SECONDS (lost inside
+        Redis or with a killed worker): e-mails, imports, scores... under the same message id."""
+        lost_after = timedelta(seconds=self.settings.job_lost_after_seconds)
+        with self.session_factory() as session:
+            lost = requeue_lost_jobs(
+                session, lost_after, utcnow(), longer_waits(self.broker, lost_after)
+            )
+            session.commit()
+        if lost:
+            log.warning("lost_jobs_requeued", message_ids=lost)
+            self.dispatcher.dispatch(lost)
+        return len(lost)
 
     def resume_billing_runs(self) -> int:
         with self.session_factory() as session:

@@ -63,6 +63,7 @@ class Settings(BaseSettings):
     embedded_worker: bool = Field(True, alias="EMBEDDED_WORKER")
     embedded_scheduler: bool = Field(True, alias="EMBEDDED_SCHEDULER")
     outbox_relay_seconds: int = Field(5, ge=1, alias="OUTBOX_RELAY_SECONDS")
+    job_lost_after_seconds: int = Field(900, ge=1, alias="JOB_LOST_AFTER_SECONDS")
     recovery_backoff_max_seconds: float = Field(
         30.0, gt=0, le=3600, alias="RECOVERY_BACKOFF_MAX_SECONDS"
     )

@@ -124,6 +124,7 @@ def test_a_committed_message_is_delivered_once_even_when_sent_twice(
     assert APPLIED == ["committed"]
     [row] = _outbox_rows(pg_sessions)
     assert row.dispatched_at is not None
+    assert row.completed_at is not None  # the worker recorded it: the lost-job sweep skips it
 
     # A relay that crashed after sending but before marking would send it again:
     with pg_sessions() as session:
