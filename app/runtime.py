@@ -134,7 +134,7 @@ class Runtime:
             ("purge-sign-in-records", self.purge_sign_in_records, 3600),
             ("resume-external-scoring", self.resume_external_scoring, 30),
             ("close-business-day", self.close_yesterday, self.settings.billing_check_seconds),
-            ("resume-billing-runs", self.resume_billing_runs, 60),
+            ("resume-billing-runs", self.resume_billing_runs, self.settings.billing_resume_seconds),
             ("requeue-lost-jobs", self.requeue_lost_jobs, 60),
         ]
 
@@ -153,11 +153,15 @@ class Runtime:
         return len(lost)
 
     def resume_billing_runs(self) -> int:
+        """Queue again the chunks of a close that stopped moving (their jobs were lost)."""
+        idle_for = timedelta(seconds=self.settings.billing_resume_seconds)
         with self.session_factory() as session:
             uow = UnitOfWork(session, self.dispatcher.dispatch)
             with uow.transaction():
-                resumed = resume_stalled_runs(session, utcnow(), timedelta(minutes=2))
+                resumed = resume_stalled_runs(session, utcnow(), idle_for)
                 uow.commit()
+        if resumed:
+            log.info("billing_chunks_resumed", chunks=resumed)
         return resumed
 
     def close_yesterday(self) -> int:

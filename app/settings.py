@@ -99,6 +99,7 @@ class Settings(BaseSettings):
     smtp_password: str | None = Field(None, alias="SMTP_PASSWORD")
     smtp_starttls: bool = Field(False, alias="SMTP_STARTTLS")
     billing_chunk_size: int = Field(1000, ge=1, le=100_000, alias="BILLING_CHUNK_SIZE")
+    billing_resume_seconds: int = Field(30, ge=1, alias="BILLING_RESUME_SECONDS")
     billing_check_seconds: int = Field(3600, ge=10, alias="BILLING_CHECK_SECONDS")
 
     demo_username: str = Field("staff", alias="DEMO_STAFF_USERNAME")
