@@ -182,6 +182,14 @@ def mark_unsent(session: Session, message: OutboxMessage | PendingMessage, error
     )
 
 
+def has_undispatched(session: Session, name: str) -> bool:
+    """Whether a message of this name still waits to be handed on."""
+    waiting = select(OutboxMessage.id).where(
+        col(OutboxMessage.dispatched_at).is_(None), col(OutboxMessage.name) == name
+    )
+    return session.exec(waiting.limit(1)).first() is not None
+
+
 def count_pending(session: Session) -> int:
     return session.exec(
         select(sa.func.count())

@@ -20,7 +20,7 @@ from domain.billing.delinquency import mark_delinquency, open_loans
 from domain.billing.reminders import remind
 from domain.errors import FieldProblem, InvalidInput
 from domain.loans import Loan, LoanStatus
-from domain.outbox import emit_job
+from domain.outbox import emit_job, has_undispatched
 from domain.pagination import Page, page_by_id
 from domain.products import LoanProduct, RepaymentStyle
 from domain.tables import timestamp_column
@@ -343,7 +343,8 @@ def resume_stalled_runs(session: Session, now: datetime, idle_for: timedelta) ->
         for chunk_id in _stalled_chunks(session, run_id, started_at, now - idle_for):
             emit_job(session, CHUNK_ACTOR, chunk_id=chunk_id)
             resumed += 1
-    _start_next(session, now)
+    if not has_undispatched(session, OPEN_ACTOR):  # while Redis is away, one waits for it
+        _start_next(session, now)
     return resumed
 
 

@@ -7,10 +7,11 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy.orm import sessionmaker
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select, update
 
 from app.db import make_engine, make_session_factory
 from domain.billing.runs import (
+    OPEN_ACTOR,
     BillingChunk,
     claim_chunk,
     close_chunk,
@@ -18,6 +19,7 @@ from domain.billing.runs import (
     request_close,
     resume_stalled_runs,
 )
+from domain.outbox import OutboxMessage
 from tests.databases import assert_ledger_balances, empty_all_tables
 from tests.domain.test_billing_runs import DISBURSED, NOW, card_loan, close_days, pin
 
@@ -86,3 +88,20 @@ def test_a_stalled_day_is_resumed_only_when_no_one_is_closing_any_of_its_chunks(
         assert resume_stalled_runs(sweep, NOW, timedelta(minutes=1)) == 0  # it moved lately
         assert resume_stalled_runs(sweep, later, timedelta(minutes=1)) == 3
         sweep.commit()
+
+
+def test_a_day_waiting_to_open_is_queued_once_while_its_job_waits_to_be_sent(
+    pg_sessions: sessionmaker[Session],
+) -> None:
+    with pg_sessions() as session:
+        card_loan(session, 9001)
+        pin(session, DISBURSED + timedelta(days=2))
+        close_days(session, DISBURSED)
+        session.exec(update(OutboxMessage).values(dispatched_at=NOW))  # the relay sent them
+        request_close(session, DISBURSED + timedelta(days=1), NOW)  # queues its opening
+        for minutes in range(1, 6):  # sweeps while Redis is away: the job cannot leave
+            resume_stalled_runs(session, NOW + timedelta(minutes=minutes), timedelta(minutes=1))
+        opening = select(OutboxMessage).where(OutboxMessage.name == OPEN_ACTOR)
+        assert (
+            len(session.exec(opening.where(col(OutboxMessage.dispatched_at).is_(None))).all()) == 1
+        )
