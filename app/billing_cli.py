@@ -61,8 +61,18 @@ def _follow(runtime: Runtime, ids: list[int], timeout: float) -> list[BillingRun
             bar.update(task, completed=len(done), description=label)
             if len(done) == len(ids) or time.monotonic() > deadline:
                 return sorted(runs, key=lambda r: r.business_date)
-            runtime.dispatcher.relay(limit=1000, older_than=timedelta(seconds=5))
+            _relay(runtime)
             time.sleep(0.2)
+
+
+def _relay(runtime: Runtime) -> None:
+    """Hand on what the close queued; with Redis away, keep following (the workers wait too)."""
+    from workers.outbox import BrokerUnavailable
+
+    try:
+        runtime.dispatcher.relay(limit=1000, older_than=timedelta(seconds=5))
+    except BrokerUnavailable as error:
+        console.print(f"[yellow]the job queue is unreachable, still waiting: {error}[/yellow]")
 
 
 @billing_cli.command("run")

@@ -43,8 +43,10 @@ __all__ = [
     "Wanted",
     "make_event_hub",
 ]
+from workers.recovery import Backoff, report_failure
 
 log = structlog.get_logger(__name__)
+RECONNECT_CAP_SECONDS = 10.0  # live updates: come back quickly once Redis does
 
 # (since, limit) -> [(topic, event)] sent since then or still to be sent, oldest first.
 History = Callable[[datetime, int], list[tuple[str, dict[str, Any]]]]
@@ -114,19 +116,21 @@ class RedisEventHub(LocalFanout):
         self._publisher.close()
 
     async def _listen_forever(self) -> None:
-        delay = self._reconnect_delay
+        backoff = Backoff(base=self._reconnect_delay, cap=RECONNECT_CAP_SECONDS)
         while True:
             try:
                 await self._listen_once()
             except asyncio.CancelledError:
                 raise
             except Exception as error:
+                if self.connected.is_set():  # it had been up: a new outage starts the wait over
+                    backoff.reset()
                 self.connected.clear()
-                log.warning("event_hub_disconnected", error=repr(error), retry_in=delay)
+                delay = backoff.next_delay()
+                report_failure(log, "event_hub_disconnected", error, delay)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
             else:
-                delay = self._reconnect_delay
+                backoff.reset()
 
     async def _listen_once(self) -> None:
         # No retries inside redis-py: its pub/sub would reconnect and resubscribe by itself,

@@ -22,7 +22,13 @@ from domain.billing.runs import request_close, resume_stalled_runs
 from domain.core_banking import CoreBanking
 from domain.customers import Customer
 from domain.errors import DomainError
-from domain.outbox import OutboxMessage, ProcessedMessage, count_pending, emit_job
+from domain.outbox import (
+    OutboxMessage,
+    ProcessedMessage,
+    count_pending,
+    emit_job,
+    requeue_lost_jobs,
+)
 from domain.scoring.progress import resume_stalled
 from domain.sign_in import purge_expired
 from domain.tables import utcnow
@@ -33,7 +39,8 @@ from integrations.scoring_engine import HttpScoringEngine
 from workers import runtime as worker_runtime
 from workers.actors import load_actor_modules
 from workers.broker import setup_broker
-from workers.outbox import OutboxDispatcher, events_since
+from workers.completion import longer_waits
+from workers.outbox import BrokerUnavailable, OutboxDispatcher, events_since
 from workers.scheduler import Job, LeaderLock, run_scheduler
 
 log = structlog.get_logger(__name__)
@@ -132,15 +139,34 @@ class Runtime:
             ("purge-sign-in-records", self.purge_sign_in_records, 3600),
             ("resume-external-scoring", self.resume_external_scoring, 30),
             ("close-business-day", self.close_yesterday, self.settings.billing_check_seconds),
-            ("resume-billing-runs", self.resume_billing_runs, 60),
+            ("resume-billing-runs", self.resume_billing_runs, self.settings.billing_resume_seconds),
+            ("requeue-lost-jobs", self.requeue_lost_jobs, 60),
         ]
 
+    def requeue_lost_jobs(self) -> int:
+        """Send again every job no worker finished within JOB_LOST_AFTER_SECONDS (lost inside
+        Redis or with a killed worker): e-mails, imports, scores... under the same message id."""
+        lost_after = timedelta(seconds=self.settings.job_lost_after_seconds)
+        with self.session_factory() as session:
+            lost = requeue_lost_jobs(
+                session, lost_after, utcnow(), longer_waits(self.broker, lost_after)
+            )
+            session.commit()
+        if lost:
+            log.warning("lost_jobs_requeued", message_ids=lost)
+            self.dispatcher.dispatch(lost)
+        return len(lost)
+
     def resume_billing_runs(self) -> int:
+        """Queue again the chunks of a close that stopped moving (their jobs were lost)."""
+        idle_for = timedelta(seconds=self.settings.billing_resume_seconds)
         with self.session_factory() as session:
             uow = UnitOfWork(session, self.dispatcher.dispatch)
             with uow.transaction():
-                resumed = resume_stalled_runs(session, utcnow(), timedelta(minutes=2))
+                resumed = resume_stalled_runs(session, utcnow(), idle_for)
                 uow.commit()
+        if resumed:
+            log.info("billing_chunks_resumed", chunks=resumed)
         return resumed
 
     def close_yesterday(self) -> int:
@@ -183,6 +209,7 @@ class Runtime:
         self._scheduler = threading.Thread(
             target=run_scheduler,
             args=(LeaderLock(self.engine), self.scheduled_jobs(), self._stop),
+            kwargs={"backoff_cap": self.settings.recovery_backoff_max_seconds},
             name="scheduler",
             daemon=True,
         )
@@ -193,7 +220,11 @@ class Runtime:
 
         With Redis the worker processes do this; a CLI process only dispatches."""
         if not self.settings.embedded_broker:
-            return self.dispatcher.relay(limit=10_000, older_than=timedelta(0))
+            try:
+                return self.dispatcher.relay(limit=10_000, older_than=timedelta(0))
+            except BrokerUnavailable as error:
+                log.warning("jobs_left_for_the_relay", error=repr(error))
+                return 0
         worker = self._worker or self.start_worker(threads=2)
         processed_before = self._processed_count()
         while True:

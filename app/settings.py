@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     embedded_worker: bool = Field(True, alias="EMBEDDED_WORKER")
     embedded_scheduler: bool = Field(True, alias="EMBEDDED_SCHEDULER")
     outbox_relay_seconds: int = Field(5, ge=1, alias="OUTBOX_RELAY_SECONDS")
+    job_lost_after_seconds: int = Field(900, ge=1, alias="JOB_LOST_AFTER_SECONDS")
+    recovery_backoff_max_seconds: float = Field(
+        30.0, gt=0, le=3600, alias="RECOVERY_BACKOFF_MAX_SECONDS"
+    )
     seed_dir: Path | None = Field(None, alias="LENDGRAPH_SEED_DIR")
     seed_on_start: bool = Field(True, alias="SEED_ON_START")
     actor_modules: list[str] = Field(default_factory=list, alias="ACTOR_MODULES")
@@ -95,6 +99,7 @@ class Settings(BaseSettings):
     smtp_password: str | None = Field(None, alias="SMTP_PASSWORD")
     smtp_starttls: bool = Field(False, alias="SMTP_STARTTLS")
     billing_chunk_size: int = Field(1000, ge=1, le=100_000, alias="BILLING_CHUNK_SIZE")
+    billing_resume_seconds: int = Field(30, ge=1, alias="BILLING_RESUME_SECONDS")
     billing_check_seconds: int = Field(3600, ge=10, alias="BILLING_CHECK_SECONDS")
 
     demo_username: str = Field("staff", alias="DEMO_STAFF_USERNAME")

@@ -22,6 +22,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 
 from domain.database_outage import is_database_outage
 from domain.tables import utcnow
+from workers.recovery import Backoff, report_failure
 
 log = structlog.get_logger(__name__)
 
@@ -67,19 +68,36 @@ class SubscriptionsOnlyHandler(BaseGraphQLTransportWSHandler[Any, None]):
             self.watcher = asyncio.create_task(self._watch(viewer))
 
     async def _watch(self, viewer: Any) -> None:
+        """Until the token expires or its user signs out. Expiry needs no database, so it ends
+        the connection on time whatever else fails; a sign-out check that fails (the database
+        is away) is logged and tried again after a backoff, never ending the watch."""
+        backoff = Backoff(base=1.0, cap=RECHECK_SECONDS)
+        wait = RECHECK_SECONDS
         while True:
             left = (viewer.token_expires_at - utcnow()).total_seconds()
             if left <= 0:
                 log.info("websocket_token_expired")
                 self._close_once(TOKEN_EXPIRED, "The access token expired; reconnect.")
                 return
-            await asyncio.sleep(min(left, RECHECK_SECONDS))
-            view: Any = self.view
-            active = await anyio.to_thread.run_sync(view._is_active, viewer, limiter=view.limiter)
+            await asyncio.sleep(min(left, wait))
+            if viewer.token_expires_at <= utcnow():
+                continue
+            try:
+                active = await self._still_signed_in(viewer)
+            except Exception as error:
+                wait = backoff.next_delay()
+                report_failure(log, "websocket_recheck_failed", error, wait)
+                continue
+            backoff.reset()
+            wait = RECHECK_SECONDS
             if not active:
                 log.info("websocket_signed_out")
                 self._close_once(SIGNED_OUT, "Signed out.")
                 return
+
+    async def _still_signed_in(self, viewer: Any) -> bool:
+        view: Any = self.view
+        return bool(await anyio.to_thread.run_sync(view._is_active, viewer, limiter=view.limiter))
 
     def _close_once(self, code: int, reason: str) -> None:
         if self.closing is None:

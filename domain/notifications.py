@@ -11,7 +11,8 @@ never stores the notification again).
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Protocol
 
 import sqlalchemy as sa
@@ -31,6 +32,26 @@ DELIVER_ACTOR = "deliver_notification"
 
 class EmailUndeliverable(Exception):
     """The email sender could not hand the message over (raised by senders; retried)."""
+
+
+class EmailBeingSent(Exception):
+    """Another job (a duplicate delivery) is sending this notification's email right now."""
+
+    def __init__(self, notification_id: int) -> None:
+        super().__init__(f"notification {notification_id} is being emailed by another job")
+        self.notification_id = notification_id
+
+
+# How long a job may take to send one email before another may try: longer than the SMTP
+# timeout, short enough that a job that died mid-send does not hold the email for long.
+EMAIL_CLAIM = timedelta(minutes=2)
+
+
+@dataclass(frozen=True)
+class Letter:
+    to: str
+    subject: str
+    body: str
 
 
 class EmailSender(Protocol):
@@ -63,6 +84,10 @@ class Notification(SQLModel, table=True):
     dedupe_key: str = Field(max_length=160, sa_column_kwargs={"unique": True, "nullable": False})
     # When it went out by email (null: not yet, or no email sender or address).
     emailed_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    # A job sending it holds it until then, so a duplicate job sends nothing meanwhile.
+    email_claimed_until: datetime | None = Field(
+        default=None, sa_column=timestamp_column(nullable=True)
+    )
     created_at: datetime = Field(sa_column=timestamp_column())
     read_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
 
@@ -143,9 +168,43 @@ def email_of(session: Session, notification_id: int) -> tuple[Notification, str]
     return (notification, address) if address else None
 
 
+def claim_email(session: Session, notification_id: int, now: datetime) -> Letter | None:
+    """The email to send, held for this job for EMAIL_CLAIM; None when there is nothing
+    (left) to send. Raises EmailBeingSent while another job holds it: of two deliveries of
+    the same job, one sends and the other finds it sent."""
+    found = email_of(session, notification_id)
+    if found is None:
+        return None
+    notification, address = found
+    claimed = session.exec(
+        update(Notification)
+        .where(
+            col(Notification.id) == notification_id,
+            col(Notification.emailed_at).is_(None),
+            sa.or_(
+                col(Notification.email_claimed_until).is_(None),
+                col(Notification.email_claimed_until) <= now,
+            ),
+        )
+        .values(email_claimed_until=now + EMAIL_CLAIM)
+    )
+    if not claimed.rowcount:
+        raise EmailBeingSent(notification_id)
+    return Letter(address, notification.title, notification.body)
+
+
+def release_email(session: Session, notification_id: int) -> None:
+    """The send failed: let the next try claim it at once."""
+    session.exec(
+        update(Notification)
+        .where(col(Notification.id) == notification_id, col(Notification.emailed_at).is_(None))
+        .values(email_claimed_until=None)
+    )
+
+
 def mark_emailed(session: Session, notification_id: int, now: datetime) -> None:
     session.exec(
         update(Notification)
         .where(col(Notification.id) == notification_id, col(Notification.emailed_at).is_(None))
-        .values(emailed_at=now)
+        .values(emailed_at=now, email_claimed_until=None)
     )

@@ -25,6 +25,9 @@ class MessageKind(enum.StrEnum):
     EVENT = "EVENT"  # a fact for subscribers: `name` is the event topic
 
 
+UNFINISHED_JOB = "kind = 'JOB' AND dispatched_at IS NOT NULL AND completed_at IS NULL"
+
+
 class OutboxMessage(SQLModel, table=True):
     __tablename__ = "outbox"
     __table_args__ = (
@@ -36,6 +39,12 @@ class OutboxMessage(SQLModel, table=True):
         ),
         # Event hubs catching up after a lost connection read what was sent since then.
         sa.Index("ix_outbox_dispatched_at", "dispatched_at"),
+        sa.Index(
+            "ix_outbox_unfinished_jobs",
+            "dispatched_at",
+            sqlite_where=sa.text(UNFINISHED_JOB),
+            postgresql_where=sa.text(UNFINISHED_JOB),
+        ),
     )
 
     id: str = Field(default_factory=lambda: uuid.uuid4().hex, primary_key=True, max_length=32)
@@ -53,6 +62,10 @@ class OutboxMessage(SQLModel, table=True):
     retry_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
     # A job not to run before this moment (a retry with backoff); the broker holds it.
     deliver_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    # When a worker finished the job (it succeeded, or failed for good). A job sent long ago
+    # that no worker finished was lost on the way (inside Redis, with a killed worker) and is
+    # sent again (`requeue_lost_jobs`).
+    completed_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
 
 
 class ProcessedMessage(SQLModel, table=True):
@@ -179,12 +192,74 @@ def events_sent_since(session: Session, since: datetime, limit: int) -> list[Pen
     return [_pending(r) for r in rows]
 
 
+def mark_unsent(session: Session, message: OutboxMessage | PendingMessage, error: str) -> None:
+    """Count a try that found the broker away; the message stays due (no backoff of its own:
+    the relay backs off as a whole until the broker is back)."""
+    session.exec(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == message.id)
+        .values(attempts=OutboxMessage.attempts + 1, last_error=error[:500])
+    )
+
+
+def has_undispatched(session: Session, name: str) -> bool:
+    """Whether a message of this name still waits to be handed on."""
+    waiting = select(OutboxMessage.id).where(
+        col(OutboxMessage.dispatched_at).is_(None), col(OutboxMessage.name) == name
+    )
+    return session.exec(waiting.limit(1)).first() is not None
+
+
 def count_pending(session: Session) -> int:
     return session.exec(
         select(sa.func.count())
         .select_from(OutboxMessage)
         .where(col(OutboxMessage.dispatched_at).is_(None))
     ).one()
+
+
+def mark_completed(session: Session, message_id: str, now: datetime) -> None:
+    session.exec(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == message_id, col(OutboxMessage.completed_at).is_(None))
+        .values(completed_at=now)
+    )
+
+
+def requeue_lost_jobs(
+    session: Session,
+    lost_after: timedelta,
+    now: datetime,
+    longer: dict[str, timedelta] | None = None,
+    limit: int = 500,
+) -> list[str]:
+    """Mark undispatched again the jobs sent (or due) more than `lost_after` ago — or the
+    longer time given per job name — that no worker has finished: the relay sends them once
+    more under the same id, so consumers still apply each at most once. Their ids."""
+    longer = longer or {}
+    sent = sa.func.coalesce(OutboxMessage.deliver_at, OutboxMessage.dispatched_at)
+    overdue = sa.or_(
+        sa.and_(col(OutboxMessage.name).not_in(list(longer)), sent < now - lost_after),
+        *(
+            sa.and_(col(OutboxMessage.name) == name, sent < now - wait)
+            for name, wait in longer.items()
+        ),
+    )
+    lost = session.exec(
+        select(OutboxMessage.id)
+        .where(sa.text(UNFINISHED_JOB), col(OutboxMessage.dispatched_at) < now - lost_after)
+        .where(overdue)
+        .order_by(col(OutboxMessage.dispatched_at))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    if lost:
+        session.exec(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id).in_(lost))
+            .values(dispatched_at=None, retry_at=now, last_error="lost: no worker finished it")
+        )
+    return list(lost)
 
 
 def claim_message(session: Session, message_id: str, consumer: str) -> bool:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware import Retries
 
+from workers.completion import JobCompletion
 from workers.metrics import JobMetrics
 
 # Actors declare themselves on import; until `setup_broker` runs they wait on a stub, never
@@ -21,6 +23,9 @@ def setup_broker(redis_url: str | None, namespace: str = "lendgraph") -> dramati
         else StubBroker()
     )
     broker.add_middleware(JobMetrics())
+    # Before Retries in the list, so after it when a message is done (after-hooks run in
+    # reverse): by then Retries has marked a message that is out of retries as failed.
+    broker.add_middleware(JobCompletion(), before=Retries)
     previous = dramatiq.get_broker()
     for name in sorted(previous.get_declared_actors()):
         actor = previous.get_actor(name)

@@ -22,11 +22,13 @@ from domain.outbox import (
     events_sent_since,
     mark_dispatched,
     mark_failed,
+    mark_unsent,
     pending_messages,
 )
 from domain.ports import EventPublisher
 from domain.tables import utcnow
 from workers.metrics import OUTBOX_DISPATCHED
+from workers.recovery import is_transient
 
 log = structlog.get_logger(__name__)
 
@@ -43,6 +45,10 @@ def events_since(
     (or will be) published: what an event hub replays after losing its connection."""
     with sessions() as session:
         return [(m.name, published(m)) for m in events_sent_since(session, since, limit)]
+
+
+class BrokerUnavailable(ConnectionError):
+    """Redis took no message: what is left waits, as it is, for the relay's next turn."""
 
 
 class OutboxDispatcher:
@@ -79,7 +85,11 @@ class OutboxDispatcher:
         )
 
     def _send_all(self, session: Session, messages: list[PendingMessage]) -> int:
-        sent = []
+        """Send in order, then record what went. A message the broker refuses backs off on
+        its own; an unreachable broker stops the batch (each message would wait out the same
+        timeout) without any backoff per message, so all of them go as soon as it is back."""
+        sent: list[str] = []
+        outage: Exception | None = None
         for message in messages:
             try:
                 self._send(message)
@@ -91,12 +101,18 @@ class OutboxDispatcher:
                     name=message.name,
                     error=repr(error),
                 )
+                if is_transient(error):
+                    mark_unsent(session, message, repr(error))
+                    outage = error
+                    break
                 mark_failed(session, message, repr(error), utcnow(), message.attempts)
             else:
                 OUTBOX_DISPATCHED.labels(message.kind.value, "sent").inc()
                 sent.append(message.id)
         mark_dispatched(session, sent, utcnow())
         session.commit()
+        if outage is not None:
+            raise BrokerUnavailable(repr(outage)) from outage
         return len(sent)
 
     def dispatch(self, ids: list[str]) -> int:
@@ -104,12 +120,16 @@ class OutboxDispatcher:
         try:
             with self._sessions() as session:
                 return self._send_all(session, pending_messages(session, ids))
-        except Exception:
-            log.exception("outbox_dispatch_aborted", message_ids=ids)
+        except Exception as error:
+            if is_transient(error):
+                log.warning("outbox_dispatch_deferred", message_ids=ids, error=repr(error))
+            else:
+                log.exception("outbox_dispatch_aborted", message_ids=ids)
             return 0
 
     def relay(self, limit: int = 500, older_than: timedelta | None = None) -> int:
-        """Send messages left pending longer than the relay delay; returns how many went."""
+        """Send messages left pending longer than the relay delay; returns how many went.
+        Raises BrokerUnavailable (or the database's error) for its caller to back off."""
         delay = self._relay_after if older_than is None else older_than
         with self._sessions() as session:
             messages = claim_stale_messages(session, delay, utcnow(), limit)

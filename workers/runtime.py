@@ -42,6 +42,10 @@ def install(runtime: WorkerRuntime) -> None:
     _runtime = runtime
 
 
+def installed() -> bool:
+    return _runtime is not None
+
+
 def current() -> WorkerRuntime:
     if _runtime is None:
         raise RuntimeError("the worker runtime is not installed; start through `lendgraph`")

@@ -1,13 +1,20 @@
-"""The periodic scheduler: one leader at a time (PostgreSQL advisory lock) runs the jobs."""
+"""The periodic scheduler: one leader at a time (PostgreSQL advisory lock) runs the jobs.
+
+Neither contending for the lock nor any job ever ends the scheduler: while the database or
+Redis is away it logs, backs off and tries again, and takes the lead back once they return.
+"""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import structlog
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Connection, Engine, text
+
+from workers.recovery import DEFAULT_CAP_SECONDS, Backoff, is_transient, report_failure
 
 log = structlog.get_logger(__name__)
 
@@ -28,10 +35,17 @@ class LeaderLock:
         return self._engine.dialect.name == "postgresql"
 
     def acquire(self) -> bool:
+        """True once this process leads; raises while the database cannot be reached."""
         if not self.exclusive:
             return True
         connection = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        got = connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self._key}).scalar()
+        try:
+            got = connection.execute(
+                text("SELECT pg_try_advisory_lock(:k)"), {"k": self._key}
+            ).scalar()
+        except BaseException:
+            connection.close()
+            raise
         if got:
             self._connection = connection
             return True
@@ -45,7 +59,8 @@ class LeaderLock:
             return False
         try:
             self._connection.execute(text("SELECT 1"))
-        except Exception:
+        except Exception as error:
+            log.warning("leader_lock_connection_lost", error=repr(error))
             self.release()
             return False
         return True
@@ -54,32 +69,106 @@ class LeaderLock:
         if self._connection is not None:
             try:
                 self._connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self._key})
-            except Exception:
-                log.warning("leader_unlock_failed")  # the lock dies with the connection
+            except Exception as error:  # the lock dies with the connection anyway
+                log.warning("leader_unlock_failed", error=repr(error))
             finally:
                 self._connection.close()
                 self._connection = None
 
 
+class ScheduledJob:
+    """A periodic job that outlives its failures, each logged. After an outage it runs again
+    after a backoff rather than a whole interval later (a close due at the hour must not wait
+    another hour because the database was away at the hour); after any other error it waits
+    for its next turn, so a bug does not spin."""
+
+    def __init__(self, name: str, function: Callable[[], object], cap: float) -> None:
+        self.name = name
+        self.function = function
+        self.backoff = Backoff(cap=cap)
+        self.retry: Callable[[str, float], None] | None = None
+
+    def __call__(self) -> None:
+        try:
+            self.function()
+        except Exception as error:
+            delay = self.backoff.next_delay()
+            report_failure(log, "scheduled_job_failed", error, delay, job=self.name)
+            if self.retry is not None and is_transient(error):
+                self.retry(self.name, delay)
+        else:
+            self.backoff.reset()
+
+
+class Leadership:
+    """This process's part in the election: the jobs run only while it holds the lock."""
+
+    def __init__(self, lock: LeaderLock, jobs: list[Job], cap: float) -> None:
+        self._lock = lock
+        self._jobs = [(ScheduledJob(name, fn, cap), every) for name, fn, every in jobs]
+        self._scheduler: BackgroundScheduler | None = None
+
+    def keep_up(self) -> None:
+        """Take the lead if free, or notice it was lost; raises while the database is away."""
+        if self._scheduler is None:
+            if self._lock.acquire():
+                self._lead()
+        elif not self._lock.still_held():
+            self.step_down()
+            log.warning("scheduler_leadership_lost")
+
+    def _lead(self) -> None:
+        """Start every job now, then on its interval: a leader elected after an outage checks
+        at once for what fell due meanwhile (the daily close among it)."""
+        scheduler = BackgroundScheduler(timezone="UTC")
+        now = datetime.now(UTC)
+        for job, every in self._jobs:
+            job.retry = self._retry_soon
+            scheduler.add_job(
+                job,
+                "interval",
+                seconds=every,
+                id=job.name,
+                max_instances=1,
+                coalesce=True,
+                next_run_time=now,
+            )
+        scheduler.start()
+        self._scheduler = scheduler
+        log.info("scheduler_leader_elected", jobs=[job.name for job, _ in self._jobs])
+
+    def _retry_soon(self, name: str, delay: float) -> None:
+        scheduler = self._scheduler
+        if scheduler is not None and scheduler.running:
+            when = datetime.now(UTC) + timedelta(seconds=delay)
+            scheduler.modify_job(name, next_run_time=when)
+
+    def step_down(self, wait: bool = False) -> None:
+        scheduler, self._scheduler = self._scheduler, None
+        if scheduler is not None and scheduler.running:
+            scheduler.shutdown(wait=wait)
+        self._lock.release()
+
+
 def run_scheduler(
-    lock: LeaderLock, jobs: list[Job], stop: threading.Event, check_every: float = 5.0
+    lock: LeaderLock,
+    jobs: list[Job],
+    stop: threading.Event,
+    check_every: float = 5.0,
+    backoff_cap: float = DEFAULT_CAP_SECONDS,
 ) -> None:
     """Contend for leadership; while leader, run `jobs` on their intervals until `stop`."""
-    scheduler: BackgroundScheduler | None = None
+    leadership = Leadership(lock, jobs, backoff_cap)
+    backoff = Backoff(cap=backoff_cap)
     while not stop.is_set():
-        if scheduler is None and lock.acquire():
-            scheduler = BackgroundScheduler(timezone="UTC")
-            for name, function, seconds in jobs:
-                scheduler.add_job(
-                    function, "interval", seconds=seconds, id=name, max_instances=1, coalesce=True
-                )
-            scheduler.start()
-            log.info("scheduler_leader_elected", jobs=[name for name, _, _ in jobs])
-        elif scheduler is not None and not lock.still_held():
-            scheduler.shutdown(wait=False)
-            scheduler = None
-            log.warning("scheduler_leadership_lost")
+        try:
+            leadership.keep_up()
+        except Exception as error:
+            leadership.step_down()
+            delay = backoff.next_delay()
+            report_failure(log, "scheduler_contention_failed", error, delay)
+            stop.wait(delay)
+            continue
+        backoff.reset()
         stop.wait(check_every)
-    if scheduler is not None:
-        scheduler.shutdown(wait=True)
-    lock.release()
+    leadership.step_down(wait=True)

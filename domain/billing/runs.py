@@ -20,7 +20,7 @@ from domain.billing.delinquency import mark_delinquency, open_loans
 from domain.billing.reminders import remind
 from domain.errors import FieldProblem, InvalidInput
 from domain.loans import Loan, LoanStatus
-from domain.outbox import emit_job
+from domain.outbox import emit_job, has_undispatched
 from domain.pagination import Page, page_by_id
 from domain.products import LoanProduct, RepaymentStyle
 from domain.tables import timestamp_column
@@ -234,6 +234,24 @@ def open_run(session: Session, run_id: int, chunk_size: int, now: datetime) -> i
     return len(chunks)
 
 
+def claim_chunk(session: Session, near: int) -> int | None:
+    """A pending chunk of chunk `near`'s day that no one is closing — `near` itself if free —
+    locked for this transaction; None when none is left. The row lock is the claim: it ends
+    with the transaction that closes the chunk, or with the connection of a worker killed
+    mid-chunk, so a chunk is never held by a dead worker nor closed by two at once."""
+    run_id = session.exec(select(BillingChunk.run_id).where(BillingChunk.id == near)).first()
+    if run_id is None:
+        return None
+    first = sa.case((col(BillingChunk.id) == near, 0), else_=1)
+    return session.exec(
+        select(BillingChunk.id)
+        .where(BillingChunk.run_id == run_id, col(BillingChunk.status) == ChunkStatus.PENDING)
+        .order_by(first, col(BillingChunk.id))
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    ).first()
+
+
 def close_chunk(session: Session, chunk_id: int, now: datetime) -> bool:
     """Apply the day's rules to the chunk's loans; false if it was closed already."""
     chunk = session.exec(
@@ -310,23 +328,43 @@ def _finish(session: Session, run: BillingRun, now: datetime) -> None:
     _start_next(session, now)
 
 
-def resume_stalled_runs(session: Session, now: datetime, older_than: timedelta) -> int:
-    """Queue again the chunks of runs started over `older_than` ago and still waiting (their
-    jobs were lost: a process stopped, the broker or database went away), and the next day
-    if nothing is running. A copy of a job that is only slow finds its chunk closed."""
-    stalled = session.exec(
-        select(BillingChunk)
-        .join(BillingRun, col(BillingRun.id) == col(BillingChunk.run_id))
-        .where(
-            col(BillingRun.status) == RunStatus.RUNNING,
-            col(BillingRun.started_at) < now - older_than,
-            col(BillingChunk.status) == ChunkStatus.PENDING,
+def resume_stalled_runs(session: Session, now: datetime, idle_for: timedelta) -> int:
+    """Queue again the chunks of runs that stalled — chunks wait, no one is closing any, and
+    none finished for `idle_for` — and the next day if nothing is running. Their jobs were
+    lost: a process stopped, the broker or database went away. A copy of a job that was only
+    slow finds its chunk closed."""
+    running = session.exec(
+        select(BillingRun.id, BillingRun.started_at).where(
+            col(BillingRun.status) == RunStatus.RUNNING
         )
     ).all()
-    for chunk in stalled:
-        emit_job(session, CHUNK_ACTOR, chunk_id=chunk.id)
-    _start_next(session, now)
-    return len(stalled)
+    resumed = 0
+    for run_id, started_at in running:
+        for chunk_id in _stalled_chunks(session, run_id, started_at, now - idle_for):
+            emit_job(session, CHUNK_ACTOR, chunk_id=chunk_id)
+            resumed += 1
+    if not has_undispatched(session, OPEN_ACTOR):  # while Redis is away, one waits for it
+        _start_next(session, now)
+    return resumed
+
+
+def _stalled_chunks(
+    session: Session, run_id: int | None, started_at: datetime | None, idle_since: datetime
+) -> list[int]:
+    last = session.exec(
+        select(sa.func.max(BillingChunk.finished_at)).where(BillingChunk.run_id == run_id)
+    ).one()
+    moved = [t for t in (started_at, last) if t is not None]
+    if moved and max(moved) > idle_since:
+        return []  # it moved lately
+    waiting = select(BillingChunk.id).where(
+        BillingChunk.run_id == run_id, col(BillingChunk.status) == ChunkStatus.PENDING
+    )
+    count = session.exec(select(sa.func.count()).select_from(waiting.subquery())).one()
+    free = list(session.exec(waiting.with_for_update(skip_locked=True)).all())
+    if len(free) < count:
+        return []  # a worker is closing one, and goes on to the others after it
+    return [i for i in free if i is not None]
 
 
 def failures_of(session: Session, run_ids: list[int]) -> dict[int, list[ChunkFailure]]:

@@ -12,9 +12,11 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy.exc import OperationalError
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
+import app.websocket
 from domain.access_tokens import issue_access_token
 from domain.tables import utcnow
 from domain.users import Role
@@ -156,6 +158,52 @@ def test_the_connection_closes_when_the_access_token_expires(
         with pytest.raises(ConnectionClosed) as closed:
             ws.recv(timeout=8)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+
+
+def _short_token(client: GraphQLClient, server: LiveServer, token: str, seconds: int) -> str:
+    policy = server.runtime.settings.sign_in_policy().access
+    viewer = client.execute("{ me { id } }", token=token).data["me"]["id"]
+    user_id = int(__import__("base64").b64decode(viewer).decode().split(":")[1])
+    short, _ = issue_access_token(
+        replace(policy, ttl=timedelta(seconds=seconds)), user_id, Role.CUSTOMER, utcnow()
+    )
+    return short
+
+
+def _database_away(checks: list[bool]) -> Any:
+    """A sign-out check that fails as if the database were down, then answers `checks`."""
+    calls = {"n": 0}
+
+    def check(viewer: Any) -> bool:
+        calls["n"] += 1
+        if calls["n"] <= 3:
+            raise OperationalError("SELECT users", {}, ConnectionRefusedError())
+        return checks[min(calls["n"] - 4, len(checks) - 1)]
+
+    return check
+
+
+def test_a_connection_closes_when_its_token_expires_even_while_the_database_is_away(
+    client: GraphQLClient, server: LiveServer, asha: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    short = _short_token(client, server, asha, 3)
+    monkeypatch.setattr(app.websocket, "RECHECK_SECONDS", 0.3)
+    with open_subscription(server, short, UPDATES) as ws:
+        monkeypatch.setattr(server.app.state.graphql, "_is_active", _database_away([True]))
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=8)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+
+
+def test_a_sign_out_still_ends_the_connection_once_the_database_is_back(
+    client: GraphQLClient, server: LiveServer, asha: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(app.websocket, "RECHECK_SECONDS", 0.3)
+    with open_subscription(server, asha, UPDATES) as ws:
+        monkeypatch.setattr(server.app.state.graphql, "_is_active", _database_away([False]))
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=8)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
 
 
 def test_a_stale_token_cannot_subscribe(server: LiveServer, asha: str) -> None:

@@ -124,20 +124,19 @@ class ScoringWorld:
 
 
 def scoring_settings(database_url: str, cbs_url: str, engine_url: str, **overrides: Any) -> Any:
-    return make_settings(
-        database_url,
-        CBS_URL=cbs_url,
-        CBS_USERNAME=CBS_LOGIN[0],
-        CBS_PASSWORD=CBS_LOGIN[1],
-        CBS_TIMEOUT_SECONDS=2,
-        SCORING_ENGINE_URL=engine_url,
-        SCORING_TIMEOUT_SECONDS=3,
-        SCORING_RETRY_BASE_SECONDS=0.02,
-        SCORING_OUTAGE_MAX_SECONDS=0.2,
-        SCORING_CALLBACK_USERNAME=CALLBACK.username,
-        SCORING_CALLBACK_PASSWORD=CALLBACK.password,
-        **overrides,
-    )
+    values: dict[str, Any] = {
+        "CBS_URL": cbs_url,
+        "CBS_USERNAME": CBS_LOGIN[0],
+        "CBS_PASSWORD": CBS_LOGIN[1],
+        "CBS_TIMEOUT_SECONDS": 2,
+        "SCORING_ENGINE_URL": engine_url,
+        "SCORING_TIMEOUT_SECONDS": 3,
+        "SCORING_RETRY_BASE_SECONDS": 0.02,
+        "SCORING_OUTAGE_MAX_SECONDS": 0.2,
+        "SCORING_CALLBACK_USERNAME": CALLBACK.username,
+        "SCORING_CALLBACK_PASSWORD": CALLBACK.password,
+    }
+    return make_settings(database_url, **{**values, **overrides})
 
 
 @contextmanager

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 import sqlalchemy as sa
 
 from app.migrations import migrate
@@ -91,9 +92,9 @@ def _env(url: str, namespace: str) -> dict[str, str]:
     }
 
 
-def _worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+def _worker(env: dict[str, str], log: Path, threads: int = 1) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "worker", "--threads", "1"],
+        [sys.executable, "-m", "app.cli", "worker", "--threads", str(threads)],
         cwd=ROOT,
         env=env,
         stdout=log.open("ab"),
@@ -112,6 +113,14 @@ def _close(env: dict[str, str], wait: bool = True) -> subprocess.Popen[bytes]:
     if wait:
         assert process.wait(timeout=240) == 0
     return process
+
+
+def _run_status(url: str) -> str | None:
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        status = connection.execute(sa.text("SELECT status FROM billing_runs")).scalar()
+    engine.dispose()
+    return None if status is None else str(status)
 
 
 def _chunks_done(url: str) -> tuple[int, int]:
@@ -176,3 +185,61 @@ def test_a_day_closed_twice_or_after_a_killed_worker_equals_one_clean_close(
         survivor.terminate()
         survivor.wait(timeout=30)
     assert _snapshot(crashed) == reference
+
+
+@pytest.fixture
+def book() -> Iterator[str]:
+    require(PG_ADMIN_URL, "PostgreSQL")
+    require(REDIS_URL, "Redis")
+    with throwaway_database("lendgraph_test_close") as url:
+        migrate(url)
+        _seeded(url)
+        yield url
+
+
+def _consuming(namespace: str, workers: int) -> None:
+    """Wait until `workers` worker processes poll the queues (each keeps a heartbeat)."""
+    client = redis.Redis.from_url(REDIS_URL)
+    deadline = time.monotonic() + 60
+    while client.zcard(f"{namespace}:__heartbeats__") < workers:
+        assert time.monotonic() < deadline, "the workers never started"
+        time.sleep(0.1)
+    client.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_a_killed_worker_delays_the_close_by_no_more_than_the_chunks_it_was_closing(
+    book: str, tmp_path: Path
+) -> None:
+    namespace = f"bill-k-{RUN_ID}"
+    env = _env(book, namespace)
+    # Four threads fetch up to eight chunk jobs from the queue ahead of their work; before
+    # chunks were claimed in the database those stayed with the dead worker until Dramatiq's
+    # dead-worker requeue, minutes later.
+    doomed = _worker(env, tmp_path / "doomed.log", threads=4)
+    survivor = _worker(env, tmp_path / "survivor.log")
+    follower: subprocess.Popen[bytes] | None = None
+    try:
+        _consuming(namespace, 2)
+        follower = _close(env, wait=False)  # queues the day; no scheduler runs in this test
+        deadline = time.monotonic() + 120
+        while _chunks_done(book)[0] < 3:
+            assert time.monotonic() < deadline, "the run did not start"
+            time.sleep(0.02)
+        doomed.send_signal(signal.SIGKILL)
+        doomed.wait(timeout=30)
+        killed_at = time.monotonic()
+        assert _chunks_done(book)[0] < _chunks_done(book)[1]
+
+        while _run_status(book) != "COMPLETED":  # a bound for the test, not a benchmark
+            assert time.monotonic() - killed_at < 60, f"stuck at {_chunks_done(book)}"
+            time.sleep(0.1)
+        print(f"closed {time.monotonic() - killed_at:.1f} s after the kill")
+    finally:
+        for process in (follower, survivor, doomed):
+            if process is not None and process.poll() is None:
+                process.terminate()
+                process.wait(timeout=30)
+    done, total = _chunks_done(book)
+    assert done == total
