@@ -3,15 +3,18 @@ shared server is never touched). Run as the `postgres` user when the tests run a
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from app.migrations import migrate
 from tests.live_server import free_port
 from tests.services import IN_CI
 
@@ -46,11 +49,24 @@ class PrivatePostgres:
         log = str(self.folder / "server.log")
         self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", log, "-w", "start")
 
-    def stop(self) -> None:
-        """A fast shutdown: open connections are cut, as in a database restart."""
-        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+    def stop(self, mode: str = "fast") -> None:
+        """A fast shutdown cuts open connections, as in a database restart; `immediate` stops
+        at once, as a crash or a failover would."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")
 
     def remove(self) -> None:
         if (self.data / "postmaster.pid").exists():
             self.stop()
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def private_postgres() -> Iterator[PrivatePostgres]:
+    """A private, started and migrated cluster, removed afterwards."""
+    server = PrivatePostgres()
+    try:
+        server.start()
+        migrate(server.url)
+        yield server
+    finally:
+        server.remove()

@@ -16,11 +16,12 @@ from typing import Any
 
 import redis
 from dramatiq.errors import BrokerConnectionError
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import InterfaceError
+
+from domain.database_outage import is_database_outage
 
 DEFAULT_CAP_SECONDS = 30.0
-_TRANSIENT = (
-    OperationalError,  # server gone, connection refused, deadlock or serialization failure
+_TRANSIENT = (  # beyond the database outages domain.database_outage tells from bugs
     InterfaceError,  # a connection closed under the driver
     redis.ConnectionError,
     redis.TimeoutError,
@@ -50,9 +51,7 @@ class Backoff:
 
 def is_transient(error: BaseException) -> bool:
     """True when trying again later can succeed (an outage), false for a bug or a refusal."""
-    if isinstance(error, DBAPIError) and error.connection_invalidated:
-        return True
-    return isinstance(error, _TRANSIENT)
+    return is_database_outage(error) or isinstance(error, _TRANSIENT)
 
 
 def report_failure(

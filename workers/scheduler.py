@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import structlog
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -80,24 +80,27 @@ class ScheduledJob:
     """A periodic job that outlives its failures, each logged. After an outage it runs again
     after a backoff rather than a whole interval later (a close due at the hour must not wait
     another hour because the database was away at the hour); after any other error it waits
-    for its next turn, so a bug does not spin."""
+    for its next turn, so a bug does not spin. The retries happen inside the run itself: a
+    run re-scheduled from within would find its own instance still running and be skipped."""
 
     def __init__(self, name: str, function: Callable[[], object], cap: float) -> None:
         self.name = name
         self.function = function
         self.backoff = Backoff(cap=cap)
-        self.retry: Callable[[str, float], None] | None = None
+        self.stopped = threading.Event()  # set when this process steps down
 
     def __call__(self) -> None:
-        try:
-            self.function()
-        except Exception as error:
-            delay = self.backoff.next_delay()
-            report_failure(log, "scheduled_job_failed", error, delay, job=self.name)
-            if self.retry is not None and is_transient(error):
-                self.retry(self.name, delay)
-        else:
-            self.backoff.reset()
+        while True:
+            try:
+                self.function()
+            except Exception as error:
+                delay = self.backoff.next_delay()
+                report_failure(log, "scheduled_job_failed", error, delay, job=self.name)
+                if not is_transient(error) or self.stopped.wait(delay):
+                    return
+            else:
+                self.backoff.reset()
+                return
 
 
 class Leadership:
@@ -123,7 +126,7 @@ class Leadership:
         scheduler = BackgroundScheduler(timezone="UTC")
         now = datetime.now(UTC)
         for job, every in self._jobs:
-            job.retry = self._retry_soon
+            job.stopped = threading.Event()
             scheduler.add_job(
                 job,
                 "interval",
@@ -137,14 +140,10 @@ class Leadership:
         self._scheduler = scheduler
         log.info("scheduler_leader_elected", jobs=[job.name for job, _ in self._jobs])
 
-    def _retry_soon(self, name: str, delay: float) -> None:
-        scheduler = self._scheduler
-        if scheduler is not None and scheduler.running:
-            when = datetime.now(UTC) + timedelta(seconds=delay)
-            scheduler.modify_job(name, next_run_time=when)
-
     def step_down(self, wait: bool = False) -> None:
         scheduler, self._scheduler = self._scheduler, None
+        for job, _ in self._jobs:
+            job.stopped.set()  # a job waiting out an outage gives up its retries
         if scheduler is not None and scheduler.running:
             scheduler.shutdown(wait=wait)
         self._lock.release()

@@ -29,9 +29,9 @@ from domain.unit_of_work import UnitOfWork
 from tests.api.test_delinquency_api import SET_DATE
 from tests.api.test_loans import apply
 from tests.api.test_payments_api import pay
-from tests.databases import PrivatePostgres, private_postgres
 from tests.integrations.scoring_world import ScoringWorld, scoring_world
 from tests.live_server import GraphQLClient, free_port
+from tests.postgres_server import PrivatePostgres, private_postgres
 from tests.redis_server import PrivateRedis
 
 DB_OUTAGE = 12.0
@@ -192,7 +192,7 @@ def test_the_system_recovers_from_database_and_redis_outages_without_a_restart(
 
     # PostgreSQL goes away, with a scoring waiting on the engine.
     first = _scoring_stuck(system, "234774784", "scored-before-db-outage")
-    _outage(system, system.postgres.stop, system.postgres.start, DB_OUTAGE)
+    _outage(system, lambda: system.postgres.stop("immediate"), system.postgres.start, DB_OUTAGE)
     system.pin(START + timedelta(days=2))  # yesterday is over: the close is due
     _pay(system, asha, loan, "paid-after-db-outage")
     _everything_resumes(system, first, START + timedelta(days=1), emails=1)
