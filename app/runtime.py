@@ -15,6 +15,7 @@ from sqlmodel import Session, func, select
 from app.db import make_engine, make_session_factory
 from app.events import EventHub, make_event_hub
 from app.settings import Settings
+from app.sign_in_check import RevokingPublisher, SignInCheck
 from domain import registry  # noqa: F401 - every table is known before the first query
 from domain.billing.calendar import business_date
 from domain.billing.runs import request_close, resume_stalled_runs
@@ -60,6 +61,7 @@ class Runtime:
     broker: dramatiq.Broker
     dispatcher: OutboxDispatcher
     jobs: worker_runtime.WorkerRuntime
+    sign_ins: SignInCheck
     core_banking: CoreBanking | None = None
     scoring_engine: HttpScoringEngine | None = None
     _worker: dramatiq.Worker | None = None
@@ -72,11 +74,12 @@ class Runtime:
         session_factory = make_session_factory(engine)
         load_actor_modules(settings.actor_modules)
         events = make_event_hub(settings.redis_url, settings.queue_namespace)
+        sign_ins = SignInCheck(settings.sign_in_cache_seconds)
         broker = setup_broker(settings.redis_url, settings.queue_namespace)
         dispatcher = OutboxDispatcher(
             session_factory,
             broker,
-            events,
+            RevokingPublisher(events, sign_ins),
             relay_after=timedelta(seconds=settings.outbox_relay_seconds),
         )
         core_banking = (
@@ -113,6 +116,7 @@ class Runtime:
             broker,
             dispatcher,
             jobs,
+            sign_ins,
             core_banking,
             scoring_engine,
         )

@@ -1,4 +1,5 @@
-"""Access tokens: short-lived signed JWTs that say who is asking and in which role."""
+"""Access tokens: short-lived signed JWTs that say who is asking, in which role, and as of
+which session version of that user (a sign-out moves the version on, see domain.users)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import jwt
 
 from domain.users import Role
 
-REQUIRED_CLAIMS = ["exp", "iat", "nbf", "iss", "aud", "sub", "jti", "role"]
+REQUIRED_CLAIMS = ["exp", "iat", "nbf", "iss", "aud", "sub", "jti", "role", "ver"]
 # A signed token is still refused unless every claim is one we could have issued: times
 # a datetime can hold (up to 9999-12-31), a user id that fits users.id (32 bits).
 LATEST_TIMESTAMP = 253_402_300_799
@@ -41,6 +42,7 @@ class AccessClaims:
     role: Role
     token_id: str
     expires_at: datetime
+    session_version: int
 
 
 class InvalidAccessToken(Exception):
@@ -48,12 +50,13 @@ class InvalidAccessToken(Exception):
 
 
 def issue_access_token(
-    policy: TokenPolicy, user_id: int, role: Role, now: datetime
+    policy: TokenPolicy, user_id: int, role: Role, now: datetime, *, session_version: int
 ) -> tuple[str, datetime]:
     expires_at = now + policy.ttl
     claims = {
         "sub": str(user_id),
         "role": role.value,
+        "ver": session_version,
         "iss": policy.issuer,
         "aud": policy.audience,
         "iat": now,
@@ -98,6 +101,15 @@ def _user_id(claims: dict[str, Any]) -> int:
     return user_id
 
 
+def _session_version(claims: dict[str, Any]) -> int:
+    version = claims["ver"]
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise InvalidAccessToken("ver is not a whole number")
+    if not 0 <= version <= LARGEST_ID:
+        raise InvalidAccessToken("ver is out of range")
+    return version
+
+
 def _token_id(claims: dict[str, Any]) -> str:
     token_id = claims["jti"]
     if not isinstance(token_id, str) or not 0 < len(token_id) <= MAX_TOKEN_ID_LENGTH:
@@ -136,6 +148,7 @@ def read_access_token(policy: TokenPolicy, token: str, now: datetime) -> AccessC
             role=Role(claims["role"]),
             token_id=_token_id(claims),
             expires_at=_check_times(policy, claims, now),
+            session_version=_session_version(claims),
         )
     except InvalidAccessToken:
         raise

@@ -110,6 +110,7 @@ def _forge(key: str = TEST_SECRET, alg: str = "HS256", **changes: Any) -> str:
     claims: dict[str, Any] = {
         "sub": "1",
         "role": "STAFF",
+        "ver": 0,
         "iss": "lendgraph",
         "aud": "lendgraph-api",
         "iat": now,

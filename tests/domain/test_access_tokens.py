@@ -21,6 +21,7 @@ def claims(**changes: object) -> dict[str, object]:
     base: dict[str, object] = {
         "sub": "7",
         "role": "STAFF",
+        "ver": 0,
         "iss": "lendgraph",
         "aud": "lendgraph-api",
         "iat": NOW,
@@ -32,10 +33,11 @@ def claims(**changes: object) -> dict[str, object]:
     return {k: v for k, v in base.items() if v is not None}
 
 
-def test_a_fresh_token_names_its_user_and_role() -> None:
-    token, expires = issue_access_token(POLICY, 7, Role.STAFF, NOW)
+def test_a_fresh_token_names_its_user_role_and_session_version() -> None:
+    token, expires = issue_access_token(POLICY, 7, Role.STAFF, NOW, session_version=3)
     read = read_access_token(POLICY, token, NOW + timedelta(minutes=1))
     assert (read.user_id, read.role, read.expires_at) == (7, Role.STAFF, expires)
+    assert read.session_version == 3
 
 
 @pytest.mark.parametrize(
@@ -47,6 +49,7 @@ def test_a_fresh_token_names_its_user_and_role() -> None:
         ("not yet valid", jwt.encode(claims(nbf=NOW + timedelta(hours=1)), POLICY.secret, "HS256")),
         ("missing jti", jwt.encode(claims(jti=None), POLICY.secret, "HS256")),
         ("missing role", jwt.encode(claims(role=None), POLICY.secret, "HS256")),
+        ("missing session version", jwt.encode(claims(ver=None), POLICY.secret, "HS256")),
         ("wrong key", jwt.encode(claims(), "k" * 48, "HS256")),
         ("other algorithm", jwt.encode(claims(), POLICY.secret, "HS512")),
         ("alg none", jwt.encode(claims(), None, algorithm="none")),
@@ -59,7 +62,7 @@ def test_untrustworthy_tokens_are_refused(description: str, token: str) -> None:
 
 
 def test_a_tampered_payload_is_refused() -> None:
-    token, _ = issue_access_token(POLICY, 7, Role.CUSTOMER, NOW)
+    token, _ = issue_access_token(POLICY, 7, Role.CUSTOMER, NOW, session_version=0)
     header, _payload, signature = token.split(".")
     forged = jwt.encode(claims(role="STAFF"), "x" * 48, "HS256").split(".")[1]
     with pytest.raises(InvalidAccessToken):
@@ -90,6 +93,10 @@ ABSURD = {
     "sub a float string": {"sub": "7.0"},
     "role unknown": {"role": "ADMIN"},
     "role a list": {"role": ["STAFF"]},
+    "ver huge": {"ver": 10**30},
+    "ver negative": {"ver": -1},
+    "ver a string": {"ver": "0"},
+    "ver a float": {"ver": 0.5},
     "jti a number": {"jti": 12},
     "jti empty": {"jti": ""},
     "jti huge": {"jti": "j" * 10_000},
