@@ -2,8 +2,8 @@
 
 A refresh token is opaque, stored only as its SHA-256, and single-use: each refresh rotates
 it inside its family; presenting an already-rotated token revokes the whole family (the
-token was stolen or replayed). Logging out and a replayed refresh token also revoke the access
-tokens already issued to the user (domain.users.revoke_access).
+token was stolen or replayed). Logging out, a replayed refresh token and disabling the account
+also revoke the access tokens already issued to the user (domain.users.revoke_access).
 """
 
 from __future__ import annotations
@@ -18,7 +18,12 @@ import sqlalchemy as sa
 from sqlmodel import Field, Session, SQLModel, col, delete, select, update
 
 from domain.access_tokens import TokenPolicy, issue_access_token
-from domain.errors import InvalidCredentials, InvalidRefreshToken, TooManyLoginAttempts
+from domain.errors import (
+    InvalidCredentials,
+    InvalidRefreshToken,
+    TooManyLoginAttempts,
+    UnknownUser,
+)
 from domain.passwords import verify_password
 from domain.tables import timestamp_column, utcnow
 from domain.upsert import upsert
@@ -180,6 +185,23 @@ def log_out(session: Session, token: str, now: datetime) -> bool:
     _revoke_family(session, stored.family_id, now)
     revoke_access(session, stored.user_id, SignOutReason.LOGOUT, now)
     return True
+
+
+def disable_user(session: Session, username: str, now: datetime) -> User:
+    """Disable an account: it can no longer sign in, and every session it holds ends now
+    (refresh families revoked, access tokens revoked, websockets closed)."""
+    user = find_user_by_username(session, username)
+    if user is None or user.id is None:
+        raise UnknownUser(username)
+    user.is_active = False
+    session.add(user)
+    session.exec(
+        update(RefreshToken)
+        .where(col(RefreshToken.user_id) == user.id, col(RefreshToken.revoked_at).is_(None))
+        .values(revoked_at=now)
+    )
+    revoke_access(session, user.id, SignOutReason.USER_DISABLED, now)
+    return user
 
 
 def active_sessions(session: Session, user_id: int, now: datetime) -> int:

@@ -1,6 +1,6 @@
-"""Signing out is immediate: logout and a replayed refresh token end the access tokens
-already issued on the next request, and close the user's websockets within 5 seconds,
-while other users' sessions carry on. Served as production serves (the sign-in
+"""Signing out is immediate: logout, a replayed refresh token and disabling the account end
+the access tokens already issued on the next request, and close the user's websockets within
+5 seconds, while other users' sessions carry on. Served as production serves (the sign-in
 check remembers a user's row for 2 s), on SQLite and PostgreSQL, embedded and Redis hubs."""
 
 from __future__ import annotations
@@ -15,6 +15,9 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection
 
 from app.asgi import create_app
+from domain.sign_in import disable_user
+from domain.tables import utcnow
+from domain.unit_of_work import UnitOfWork
 from domain.users import ACCESS_REVOKED, Role, User, create_user
 from tests.api.test_subscriptions import UPDATES, open_subscription
 from tests.conftest import LOGIN, PASSWORD, make_settings
@@ -118,6 +121,22 @@ def test_a_replayed_refresh_token_ends_every_access_token_of_the_user(
     assert not signed_in(client, second["accessToken"])  # the thief's copy too
     again = login("asha")  # signing in again starts afresh
     assert signed_in(client, again["accessToken"])
+
+
+def test_disabling_a_user_ends_their_sessions_at_once(
+    client: GraphQLClient, server: LiveServer, make_user: Any, login: Any
+) -> None:
+    make_user("asha")
+    tokens = login("asha")
+    assert signed_in(client, tokens["accessToken"])
+    runtime = server.runtime
+    with runtime.session_factory() as session:  # what `lendgraph disable-user` does
+        uow = UnitOfWork(session, runtime.dispatcher.dispatch)
+        disable_user(session, "asha", utcnow())
+        uow.commit()
+    assert not signed_in(client, tokens["accessToken"])
+    refused = client.execute(REFRESH, {"token": tokens["refreshToken"]}).data["refreshToken"]
+    assert refused == {"code": "INVALID_REFRESH_TOKEN"}
 
 
 def test_an_account_disabled_in_the_database_is_signed_out_within_the_cache_lifetime(
