@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 import anyio
@@ -108,6 +109,10 @@ def create_app(settings: Settings | None = None, schema: Any = None) -> Starlett
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await runtime.events.start()
+        # sign-outs committed by any process: forget what this one remembered of the user
+        revocations = asyncio.create_task(
+            runtime.sign_ins.follow(runtime.events.subscribe), name="sign-out-follower"
+        )
         runtime.start_embedded()
         await anyio.to_thread.run_sync(runtime.seed_if_empty)
         log.info(
@@ -119,6 +124,9 @@ def create_app(settings: Settings | None = None, schema: Any = None) -> Starlett
         try:
             yield
         finally:
+            revocations.cancel()
+            with suppress(asyncio.CancelledError):
+                await revocations
             await runtime.events.stop()
             await anyio.to_thread.run_sync(runtime.close)
 

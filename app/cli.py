@@ -157,6 +157,31 @@ def create_user(
     console.print(f"created {chosen_role.value} user {user.username} (id {user.id})")
 
 
+@cli.command("disable-user")
+def disable_user(username: Annotated[str, typer.Option(help="The user to disable.")]) -> None:
+    """Disable a user: no more sign-ins, and every session they hold ends now (their
+    websockets close within seconds; at once on every API process when REDIS_URL is set)."""
+    from app.runtime import Runtime
+    from domain.errors import DomainError
+    from domain.sign_in import disable_user as disable
+    from domain.tables import utcnow
+    from domain.unit_of_work import UnitOfWork
+
+    runtime = Runtime.build(get_settings())
+    try:
+        with runtime.session_factory() as session:
+            uow = UnitOfWork(session, runtime.dispatcher.dispatch)
+            with uow.transaction():
+                user = disable(session, username, utcnow())
+                uow.commit()
+    except DomainError as error:
+        console.print(f"[red]{error.message}[/red]")
+        raise typer.Exit(code=1) from None
+    finally:
+        runtime.close()
+    console.print(f"disabled user {user.username} (id {user.id}); their sessions are ended")
+
+
 @cli.command()
 def demo() -> None:
     """Load the demo data once and print how to sign in."""

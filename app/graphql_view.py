@@ -31,7 +31,6 @@ from app.websocket import SubscriptionsOnlyHandler
 from domain.access_tokens import InvalidAccessToken, read_access_token
 from domain.database_outage import is_database_outage
 from domain.tables import utcnow
-from domain.users import is_signed_in
 from resolvers.context import RequestContext, Viewer
 from schema.build import failure_error
 
@@ -186,7 +185,9 @@ class LendgraphGraphQL(GraphQL[RequestContext, None]):
             raise Unauthenticated(
                 "The access token is invalid or expired; sign in again or use refreshToken."
             ) from error
-        return Viewer(claims.user_id, claims.role, claims.token_id, claims.expires_at)
+        return Viewer(
+            claims.user_id, claims.role, claims.token_id, claims.expires_at, claims.session_version
+        )
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -230,7 +231,7 @@ class LendgraphGraphQL(GraphQL[RequestContext, None]):
 
     def _is_active(self, viewer: Viewer) -> bool:
         with self.runtime.session_factory() as session:
-            return is_signed_in(session, viewer.user_id, viewer.role)
+            return self.runtime.sign_ins.admits(session, viewer)
 
     def _execute_in_thread(
         self, request_data: GraphQLRequestData, context: RequestContext, allowed: Any
@@ -239,8 +240,8 @@ class LendgraphGraphQL(GraphQL[RequestContext, None]):
             context.session = session
             try:
                 viewer = context.viewer
-                if viewer is not None and not is_signed_in(session, viewer.user_id, viewer.role):
-                    context.viewer = None
+                if viewer is not None and not self.runtime.sign_ins.admits(session, viewer):
+                    context.viewer = None  # signed out, disabled or role changed: anonymous
                 return self.schema.execute_sync(
                     request_data.query,
                     variable_values=request_data.variables,

@@ -16,6 +16,7 @@ from sqlmodel import Session, func, select
 from app.db import make_engine, make_session_factory
 from app.events import EventHub, make_event_hub
 from app.settings import Settings
+from app.sign_in_check import RevokingPublisher, SignInCheck
 from domain import registry  # noqa: F401 - every table is known before the first query
 from domain.billing.calendar import business_date
 from domain.billing.runs import request_close, resume_stalled_runs
@@ -68,6 +69,7 @@ class Runtime:
     broker: dramatiq.Broker
     dispatcher: OutboxDispatcher
     jobs: worker_runtime.WorkerRuntime
+    sign_ins: SignInCheck
     core_banking: CoreBanking | None = None
     scoring_engine: HttpScoringEngine | None = None
     _worker: dramatiq.Worker | None = None
@@ -84,11 +86,12 @@ class Runtime:
             settings.queue_namespace,
             history=functools.partial(events_since, session_factory),
         )
+        sign_ins = SignInCheck(settings.sign_in_cache_seconds)
         broker = setup_broker(settings.redis_url, settings.queue_namespace)
         dispatcher = OutboxDispatcher(
             session_factory,
             broker,
-            events,
+            RevokingPublisher(events, sign_ins),
             relay_after=timedelta(seconds=settings.outbox_relay_seconds),
         )
         core_banking = (
@@ -125,6 +128,7 @@ class Runtime:
             broker,
             dispatcher,
             jobs,
+            sign_ins,
             core_banking,
             scoring_engine,
         )

@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     refresh_token_ttl_days: int = Field(30, ge=1, le=365, alias="REFRESH_TOKEN_TTL_DAYS")
     max_failed_logins: int = Field(5, ge=1, alias="MAX_FAILED_LOGINS")
     login_lockout_seconds: int = Field(300, ge=1, alias="LOGIN_LOCKOUT_SECONDS")
+    # How long a process may trust what it read of a user's sign-in state: at most 2 s, so
+    # a sign-out whose event is lost still holds everywhere within 5 s (README, Signing out).
+    sign_in_cache_seconds: float = Field(2.0, ge=0, le=2, alias="SIGN_IN_CACHE_SECONDS")
 
     max_query_depth: int = Field(10, ge=2, alias="MAX_QUERY_DEPTH")
     max_aliases: int = Field(15, ge=1, alias="MAX_ALIASES")

@@ -87,6 +87,14 @@ class UsernameTaken(DomainError):
         self.username = username
 
 
+class UnknownUser(DomainError):
+    code = "USER_NOT_FOUND"
+
+    def __init__(self, username: str) -> None:
+        super().__init__(f"There is no user {username!r}.")
+        self.username = username
+
+
 class IdempotencyConflict(DomainError):
     code = "IDEMPOTENCY_CONFLICT"
 

@@ -2,7 +2,8 @@
 
 A refresh token is opaque, stored only as its SHA-256, and single-use: each refresh rotates
 it inside its family; presenting an already-rotated token revokes the whole family (the
-token was stolen or replayed).
+token was stolen or replayed). Logging out, a replayed refresh token and disabling the account
+also revoke the access tokens already issued to the user (domain.users.revoke_access).
 """
 
 from __future__ import annotations
@@ -17,11 +18,16 @@ import sqlalchemy as sa
 from sqlmodel import Field, Session, SQLModel, col, delete, select, update
 
 from domain.access_tokens import TokenPolicy, issue_access_token
-from domain.errors import InvalidCredentials, InvalidRefreshToken, TooManyLoginAttempts
+from domain.errors import (
+    InvalidCredentials,
+    InvalidRefreshToken,
+    TooManyLoginAttempts,
+    UnknownUser,
+)
 from domain.passwords import verify_password
 from domain.tables import timestamp_column, utcnow
 from domain.upsert import upsert
-from domain.users import User, find_user_by_username
+from domain.users import SignOutReason, User, find_user_by_username, revoke_access
 
 
 @dataclass(frozen=True)
@@ -89,7 +95,9 @@ def _issue(
             expires_at=refresh_expires,
         )
     )
-    access, access_expires = issue_access_token(policy.access, user.id, user.role, now)
+    access, access_expires = issue_access_token(
+        policy.access, user.id, user.role, now, session_version=user.session_version
+    )
     return IssuedTokens(user, access, access_expires, refresh, refresh_expires)
 
 
@@ -154,6 +162,7 @@ def refresh(session: Session, policy: SignInPolicy, token: str, now: datetime) -
         raise InvalidRefreshToken()
     if stored.rotated_at is not None:
         _revoke_family(session, stored.family_id, now)
+        revoke_access(session, stored.user_id, SignOutReason.REFRESH_TOKEN_REUSED, now)
         raise InvalidRefreshToken(
             "This refresh token was already used; every session it started is now signed out."
         )
@@ -166,14 +175,33 @@ def refresh(session: Session, policy: SignInPolicy, token: str, now: datetime) -
 
 
 def log_out(session: Session, token: str, now: datetime) -> bool:
-    """Revoke the family of a refresh token; true when there was one to revoke."""
+    """Revoke the family of a refresh token and the user's access tokens (on every device:
+    the others refresh theirs); true when there was a session to end."""
     stored = session.exec(
         select(RefreshToken).where(RefreshToken.token_hash == _digest(token))
     ).first()
     if stored is None or stored.revoked_at is not None:
         return False
     _revoke_family(session, stored.family_id, now)
+    revoke_access(session, stored.user_id, SignOutReason.LOGOUT, now)
     return True
+
+
+def disable_user(session: Session, username: str, now: datetime) -> User:
+    """Disable an account: it can no longer sign in, and every session it holds ends now
+    (refresh families revoked, access tokens revoked, websockets closed)."""
+    user = find_user_by_username(session, username)
+    if user is None or user.id is None:
+        raise UnknownUser(username)
+    user.is_active = False
+    session.add(user)
+    session.exec(
+        update(RefreshToken)
+        .where(col(RefreshToken.user_id) == user.id, col(RefreshToken.revoked_at).is_(None))
+        .values(revoked_at=now)
+    )
+    revoke_access(session, user.id, SignOutReason.USER_DISABLED, now)
+    return user
 
 
 def active_sessions(session: Session, user_id: int, now: datetime) -> int:

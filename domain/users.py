@@ -1,16 +1,21 @@
-"""Users: the people (and roles) who sign in to Lendgraph."""
+"""Users: the people (and roles) who sign in to Lendgraph.
+
+A user's access tokens hold while the account is active, its role unchanged and its session
+version the one they were issued at: a sign-out moves the version on, ending them all."""
 
 from __future__ import annotations
 
 import enum
 import re
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Field, Session, SQLModel, col, select, update
 
 from domain.errors import FieldProblem, InvalidInput, UsernameTaken
+from domain.outbox import emit_event
 from domain.pagination import Page, page_by_id
 from domain.passwords import hash_password
 from domain.tables import timestamp_column, utcnow
@@ -35,6 +40,8 @@ class User(SQLModel, table=True):
     password_hash: str = Field(max_length=255)
     role: Role = Field(sa_type=sa.Enum(Role, name="user_role", native_enum=False, length=16))
     is_active: bool = Field(default=True)
+    # Every access token carries the version it was issued at; signing out moves it on.
+    session_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
 
 
@@ -67,10 +74,57 @@ def find_user_by_username(session: Session, username: str) -> User | None:
     return session.exec(select(User).where(User.username == username)).first()
 
 
-def is_signed_in(session: Session, user_id: int, role: Role) -> bool:
-    """A token outlives nothing: a disabled user, or one whose role changed, is signed out."""
+ACCESS_REVOKED = "accessRevoked"  # event topic: a user's access tokens stopped holding
+
+
+class SignOutReason(enum.StrEnum):
+    """Why a user's access tokens were revoked (in the `accessRevoked` event and logs)."""
+
+    LOGOUT = "LOGOUT"
+    REFRESH_TOKEN_REUSED = "REFRESH_TOKEN_REUSED"  # noqa: S105 - a reason, not a secret
+    USER_DISABLED = "USER_DISABLED"
+
+
+@dataclass(frozen=True)
+class SignInState:
+    """What an access token is checked against on every request: its user's row, as of now."""
+
+    is_active: bool
+    role: Role
+    session_version: int
+
+    def admits(self, role: Role, session_version: int) -> bool:
+        """A token outlives nothing: not a disabled account, a changed role or a sign-out."""
+        return self.is_active and self.role is role and self.session_version == session_version
+
+
+def sign_in_state(session: Session, user_id: int) -> SignInState | None:
+    """The user's sign-in state (one primary-key lookup), or None if there is no such user."""
     user = session.get(User, user_id)
-    return user is not None and user.is_active and user.role is role
+    if user is None:
+        return None
+    return SignInState(user.is_active, user.role, user.session_version)
+
+
+def revoke_access(session: Session, user_id: int, reason: SignOutReason, now: datetime) -> int:
+    """End every access token the user holds, on every device: their session version moves
+    on, and `accessRevoked` tells each process to stop trusting what it remembered and to
+    close the user's websockets. Returns the new version (tokens issued from now carry it)."""
+    version: int = session.exec(
+        update(User)
+        .where(col(User.id) == user_id)
+        .values(session_version=User.session_version + 1)
+        .returning(col(User.session_version))
+    ).scalar_one()
+    emit_event(
+        session,
+        ACCESS_REVOKED,
+        userId=user_id,
+        sessionVersion=version,
+        reason=reason.value,
+        occurredAt=now.isoformat(),
+    )
+    return version
 
 
 def users_page(session: Session, first: int, after: int | None) -> Page[User]:

@@ -36,6 +36,7 @@ class Viewer:
     role: Role
     token_id: str
     token_expires_at: datetime
+    session_version: int  # the user's, when the token was issued (a sign-out moves it on)
 
     @property
     def is_staff(self) -> bool:

@@ -37,6 +37,9 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "EMBEDDED_SCHEDULER": False,
         "QUEUE_NAMESPACE": f"lendgraph-test-{RUN_ID}",
         "WORKER_THREADS": 8,
+        # Every request reads its user's row, so statement counts do not depend on timing;
+        # tests/api/test_sign_out.py serves with the cache on, as production does.
+        "SIGN_IN_CACHE_SECONDS": 0,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -74,7 +74,7 @@ def test_permission_refusals_have_a_code_and_no_data(
 def test_a_failure_outside_execution_is_masked_too(
     client: GraphQLClient, make_user: Any, login: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import app.graphql_view
+    import app.sign_in_check
 
     make_user("asha")
     token = login("asha")["accessToken"]
@@ -82,7 +82,7 @@ def test_a_failure_outside_execution_is_masked_too(
     def database_down(*_: Any) -> bool:
         raise RuntimeError("could not connect to server: secret-host")
 
-    monkeypatch.setattr(app.graphql_view, "is_signed_in", database_down)
+    monkeypatch.setattr(app.sign_in_check, "sign_in_state", database_down)
     response = client.execute("{ me { id } }", token=token)
     assert response.status == 200
     [error] = response.errors

@@ -110,6 +110,7 @@ def _forge(key: str = TEST_SECRET, alg: str = "HS256", **changes: Any) -> str:
     claims: dict[str, Any] = {
         "sub": "1",
         "role": "STAFF",
+        "ver": 0,
         "iss": "lendgraph",
         "aud": "lendgraph-api",
         "iat": now,
@@ -131,6 +132,11 @@ def _forge(key: str = TEST_SECRET, alg: str = "HS256", **changes: Any) -> str:
             jwt.encode({"sub": "1", "role": "STAFF"}, None, algorithm="none"), id="alg-none"
         ),
         pytest.param(_forge()[:-4] + "AAAA", id="tampered-signature"),
+        pytest.param(_forge(exp=10**20), id="exp-10^20"),
+        pytest.param(_forge(iat=-(10**20)), id="iat-before-1970"),
+        pytest.param(_forge(sub="9" * 40), id="sub-huge"),
+        pytest.param(_forge(sub="asha"), id="sub-not-an-id"),
+        pytest.param(_forge(role=None), id="role-null"),
         pytest.param(
             jwt.encode({"sub": "1"}, "another-secret-" * 4, algorithm="HS256"), id="wrong-key"
         ),

@@ -152,7 +152,11 @@ def test_the_connection_closes_when_the_access_token_expires(
     viewer = client.execute("{ me { id } }", token=asha).data["me"]["id"]
     user_id = int(__import__("base64").b64decode(viewer).decode().split(":")[1])
     short, _ = issue_access_token(
-        replace(policy, ttl=timedelta(seconds=2)), user_id, Role.CUSTOMER, utcnow()
+        replace(policy, ttl=timedelta(seconds=2)),
+        user_id,
+        Role.CUSTOMER,
+        utcnow(),
+        session_version=0,
     )
     with open_subscription(server, short, UPDATES) as ws:
         with pytest.raises(ConnectionClosed) as closed:
@@ -248,7 +252,7 @@ def test_an_expired_token_cannot_open_a_subscription(
 ) -> None:
     policy = server.runtime.settings.sign_in_policy().access
     expired, _ = issue_access_token(
-        replace(policy, ttl=timedelta(seconds=-60)), 1, Role.CUSTOMER, utcnow()
+        replace(policy, ttl=timedelta(seconds=-60)), 1, Role.CUSTOMER, utcnow(), session_version=0
     )
     url = server.url.replace("http://", "ws://") + "/graphql"
     with connect(url, subprotocols=["graphql-transport-ws"], open_timeout=5) as ws:
