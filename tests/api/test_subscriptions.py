@@ -169,7 +169,11 @@ def _short_token(client: GraphQLClient, server: LiveServer, token: str, seconds:
     viewer = client.execute("{ me { id } }", token=token).data["me"]["id"]
     user_id = int(__import__("base64").b64decode(viewer).decode().split(":")[1])
     short, _ = issue_access_token(
-        replace(policy, ttl=timedelta(seconds=seconds)), user_id, Role.CUSTOMER, utcnow()
+        replace(policy, ttl=timedelta(seconds=seconds)),
+        user_id,
+        Role.CUSTOMER,
+        utcnow(),
+        session_version=0,
     )
     return short
 
