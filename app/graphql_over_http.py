@@ -40,7 +40,9 @@ CODES = {405: "METHOD_NOT_ALLOWED", 406: "NOT_ACCEPTABLE", 415: "UNSUPPORTED_MED
 class Refused(HTTPException):
     """A request GraphQL over HTTP refuses before anything runs, with headers to send."""
 
-    def __init__(self, status_code: int, reason: str, headers: Mapping[str, str] | None = None):
+    def __init__(
+        self, status_code: int, reason: str, headers: Mapping[str, str] | None = None
+    ) -> None:
         super().__init__(status_code, reason)
         self.headers = dict(headers or {})
 
