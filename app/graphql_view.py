@@ -129,21 +129,30 @@ class LendgraphGraphQL(GraphQL[RequestContext, None]):
         request = Request(scope=scope, receive=receive)
         media_type = graphql_over_http.response_media_type(request.headers.get("accept"))
         try:
+            graphql_over_http.check_request(
+                request.method, request.headers, "query" in request.query_params
+            )
             response = await self.run(request)
         except Unauthenticated as error:
             response = JSONResponse(
                 _error_body(str(error), "UNAUTHENTICATED"),
                 status_code=401,
                 headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
-                media_type=media_type,
+                media_type=graphql_over_http.content_type(media_type),
             )
         except HTTPException as error:
-            response = JSONResponse(
-                _error_body(error.reason, "BAD_REQUEST"),
-                status_code=error.status_code,
-                media_type=media_type,
-            )
+            response = graphql_over_http.refused_response(error, media_type)
         await response(scope, receive, send)
+
+    def parse_query_params(self, params: Any) -> dict[str, Any]:
+        """Strawberry's, reading GET parameters as GraphQL over HTTP defines them."""
+        return graphql_over_http.query_parameters(super().parse_query_params(params))
+
+    async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
+        """Strawberry's, refusing the parameters it lets through ill-typed."""
+        request_data = await super().parse_http_body(request)
+        graphql_over_http.check_parameters(request_data)
+        return request_data
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
         """Strawberry's, noting the media type the client accepts (see create_response)."""
@@ -167,7 +176,7 @@ class LendgraphGraphQL(GraphQL[RequestContext, None]):
             if status != 200:
                 sub_response.status_code = status
         response = super().create_response(response_data, sub_response)
-        response.headers["content-type"] = media_type
+        response.headers["content-type"] = graphql_over_http.content_type(media_type)
         response.headers.update(headers)
         return response
 
@@ -262,9 +271,7 @@ class LendgraphGraphQL(GraphQL[RequestContext, None]):
         root_value: None,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
-        from strawberry.types.graphql import OperationType
-
-        allowed = OperationType.from_http(request_adapter.method)
+        allowed = graphql_over_http.allowed_operations(request_adapter.method)
         token_problem = context.extras.get("token_problem")
         if token_problem is not None and not _only_signs_in(request_data):
             raise token_problem
@@ -273,10 +280,11 @@ class LendgraphGraphQL(GraphQL[RequestContext, None]):
             result = await anyio.to_thread.run_sync(
                 self._execute_in_thread, request_data, context, allowed, limiter=self.limiter
             )
-        except CannotGetOperationTypeError as e:
-            raise HTTPException(400, e.as_http_error_reason()) from e
+        except CannotGetOperationTypeError as e:  # a GraphQL request error, as when parsing
+            result = ExecutionResult(data=None, errors=[GraphQLError(e.as_http_error_reason())])
         except InvalidOperationTypeError as e:
-            raise HTTPException(400, e.as_http_error_reason(request_adapter.method)) from e
+            method = request_adapter.method
+            raise graphql_over_http.operation_refused(e.operation_type, method) from e
         except MissingQueryError as e:
             raise HTTPException(400, "No GraphQL query found in the request") from e
         except Exception as error:

@@ -29,6 +29,7 @@ from strawberry.types import ExecutionContext
 from domain.database_outage import is_database_outage
 from domain.errors import DomainError
 from schema.scalars import SCALAR_MAP, Money
+from schema.suggestions import ExecutorWithoutSuggestions, ValidationWithoutSuggestions
 
 log = structlog.get_logger("lendgraph.graphql")
 
@@ -180,11 +181,13 @@ def build_schema(limits: SchemaLimits, **types: Any) -> strawberry.Schema:
         depth_rule(limits.max_depth, None),
         alias_rule(limits.max_aliases),
     ]
+    # Suggestions ("Did you mean …") name what introspection would show: they go with it.
+    suggest = limits.introspection
     extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
         lambda: ParserCache(maxsize=512),
         lambda: AddValidationRules(limit_rules),
-        lambda: ValidationCache(maxsize=512),
+        lambda: ValidationCache(maxsize=512) if suggest else ValidationWithoutSuggestions(512),
         MaskUnexpectedErrors,
         RecordOperationName,
     ]
@@ -197,7 +200,6 @@ def build_schema(limits: SchemaLimits, **types: Any) -> strawberry.Schema:
         subscription=types.get("subscription", Subscription),
         types=[Money],
         extensions=extensions,
-        config=StrawberryConfig(
-            scalar_map=SCALAR_MAP, disable_field_suggestions=not limits.introspection
-        ),
+        execution_context_class=None if suggest else ExecutorWithoutSuggestions,
+        config=StrawberryConfig(scalar_map=SCALAR_MAP, disable_field_suggestions=not suggest),
     )

@@ -108,7 +108,7 @@ def _as_json(response: GraphQLResponse) -> None:
 def _as_graphql_response(response: GraphQLResponse) -> None:
     _unavailable(response)
     assert response.status == 503
-    assert response.headers["content-type"] == "application/graphql-response+json"
+    assert response.headers["content-type"] == "application/graphql-response+json; charset=utf-8"
     assert response.headers["retry-after"] == "2"
     assert "data" not in response.body  # the operation did not run: a failed request
 
@@ -138,7 +138,7 @@ def test_with_the_database_down_queries_and_payments_are_retryable_and_a_retry_p
     again = _pay(client, asha, loan_id)
 
     assert paid.status == 200
-    assert paid.headers["content-type"] == "application/graphql-response+json"
+    assert paid.headers["content-type"] == "application/graphql-response+json; charset=utf-8"
     assert paid.data["makePayment"]["__typename"] == "Payment"
     assert again.data["makePayment"]["id"] == paid.data["makePayment"]["id"]
     assert _payments(server) == 1

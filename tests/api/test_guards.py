@@ -50,8 +50,9 @@ def test_queries_within_limits_run(strict: GraphQLClient) -> None:
 def test_mutations_are_never_accepted_over_get(server: LiveServer, client: GraphQLClient) -> None:
     query = 'mutation { logout(input: {refreshToken: "x"}) { __typename } }'
     response = httpx.get(f"{server.url}/graphql", params={"query": query})
-    assert response.status_code == 400
-    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    assert response.status_code == 405  # GraphQL over HTTP: Method Not Allowed, use POST
+    assert response.headers["allow"] == "POST"
+    assert response.json()["errors"][0]["extensions"]["code"] == "METHOD_NOT_ALLOWED"
 
 
 def test_queries_work_over_get(server: LiveServer, client: GraphQLClient) -> None:
