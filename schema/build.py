@@ -1,4 +1,5 @@
-"""Assembling the schema with its guards: caches, depth/alias/token limits, error masking."""
+"""Assembling the schema with its guards: caches, depth/alias/token limits, error masking,
+and the input screen."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from domain.errors import DomainError
+from schema.input_screen import screen_arguments
 from schema.scalars import SCALAR_MAP, Money
 
 log = structlog.get_logger("lendgraph.graphql")
@@ -104,6 +106,10 @@ class RecordOperationName(SchemaExtension):
 
 
 class LendgraphSchema(strawberry.Schema):
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        screen_arguments(self._schema)  # one place refuses unstorable text and oversized amounts
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
