@@ -25,6 +25,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from app import metrics
+from app.http_requests import StrictJsonBodies, http_operation_types, operation_type_refusal
 from app.request_ids import current_request_id
 from app.runtime import Runtime
 from app.websocket import SubscriptionsOnlyHandler
@@ -85,7 +86,7 @@ SIGNED_IN_FETCHER = """      const httpFetcher = GraphiQL.createFetcher({
       };"""
 
 
-class LendgraphGraphQL(GraphQL[RequestContext, None]):
+class LendgraphGraphQL(StrictJsonBodies, GraphQL[RequestContext, None]):
     graphql_transport_ws_handler_class = SubscriptionsOnlyHandler
 
     @property
@@ -219,9 +220,7 @@ class LendgraphGraphQL(GraphQL[RequestContext, None]):
         root_value: None,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
-        from strawberry.types.graphql import OperationType
-
-        allowed = OperationType.from_http(request_adapter.method)
+        allowed = http_operation_types(request_adapter.method)
         token_problem = context.extras.get("token_problem")
         if token_problem is not None and not _only_signs_in(request_data):
             raise token_problem
@@ -233,7 +232,7 @@ class LendgraphGraphQL(GraphQL[RequestContext, None]):
         except CannotGetOperationTypeError as e:
             raise HTTPException(400, e.as_http_error_reason()) from e
         except InvalidOperationTypeError as e:
-            raise HTTPException(400, e.as_http_error_reason(request_adapter.method)) from e
+            raise operation_type_refusal(e, request_adapter.method) from e
         except MissingQueryError as e:
             raise HTTPException(400, "No GraphQL query found in the request") from e
         except Exception:
