@@ -25,7 +25,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from app import metrics
-from app.http_requests import StrictJsonBodies, http_operation_types, operation_type_refusal
+from app.http_requests import StrictJsonBodies, http_operation_types, refuse_subscriptions
 from app.request_ids import current_request_id
 from app.runtime import Runtime
 from app.websocket import SubscriptionsOnlyHandler
@@ -221,6 +221,7 @@ class LendgraphGraphQL(StrictJsonBodies, GraphQL[RequestContext, None]):
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
         allowed = http_operation_types(request_adapter.method)
+        refuse_subscriptions(request_data, self.runtime.settings.max_tokens)  # websocket only
         token_problem = context.extras.get("token_problem")
         if token_problem is not None and not _only_signs_in(request_data):
             raise token_problem
@@ -232,7 +233,7 @@ class LendgraphGraphQL(StrictJsonBodies, GraphQL[RequestContext, None]):
         except CannotGetOperationTypeError as e:
             raise HTTPException(400, e.as_http_error_reason()) from e
         except InvalidOperationTypeError as e:
-            raise operation_type_refusal(e, request_adapter.method) from e
+            raise HTTPException(400, e.as_http_error_reason(request_adapter.method)) from e
         except MissingQueryError as e:
             raise HTTPException(400, "No GraphQL query found in the request") from e
         except Exception:

@@ -12,7 +12,10 @@ import json
 from typing import Any
 
 from cross_web import HTTPException
-from strawberry.schema.exceptions import InvalidOperationTypeError
+from graphql import GraphQLError, parse
+from graphql import OperationType as DocumentOperation
+from graphql.utilities import get_operation_ast
+from strawberry.http import GraphQLRequestData
 from strawberry.types.graphql import OperationType
 
 SUBSCRIPTIONS_OVER_WEBSOCKET = (
@@ -28,10 +31,20 @@ def http_operation_types(method: str) -> set[OperationType]:
     return OperationType.from_http(method) - {OperationType.SUBSCRIPTION}  # type: ignore[arg-type]
 
 
-def operation_type_refusal(error: InvalidOperationTypeError, method: str) -> HTTPException:
-    if error.operation_type is OperationType.SUBSCRIPTION:
-        return HTTPException(400, SUBSCRIPTIONS_OVER_WEBSOCKET)
-    return HTTPException(400, error.as_http_error_reason(method))
+def refuse_subscriptions(request_data: GraphQLRequestData, max_tokens: int) -> None:
+    """Answer a subscription sent over HTTP with where to send it instead. Documents that do
+    not say `subscription` are not parsed here; one that does not parse (or is too long) is
+    left to execution, which reports why as usual."""
+    query = request_data.query or ""
+    if "subscription" not in query:
+        return
+    try:
+        document = parse(query, max_tokens=max_tokens)
+    except GraphQLError:
+        return
+    operation = get_operation_ast(document, request_data.operation_name)
+    if operation is not None and operation.operation is DocumentOperation.SUBSCRIPTION:
+        raise HTTPException(400, SUBSCRIPTIONS_OVER_WEBSOCKET)
 
 
 class StrictJsonBodies:
