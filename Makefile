@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 CHECK_DB := sqlite:///var/alembic-check.db
 
-.PHONY: install run test check lint format typecheck imports migrations-check schema-check schema bench bench-payments bench-billing bench-scoring clean
+.PHONY: install run test fuzz check lint format typecheck imports migrations-check schema-check schema bench bench-payments bench-billing bench-scoring clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ run: install ## migrate, load demo data once, start the CBS and scoring simulato
 
 test: install ## the whole suite (PostgreSQL and Redis tests skip locally if absent; fail in CI)
 	$(BIN)/pytest
+
+FUZZ_EXAMPLES ?= 2500
+fuzz: install ## Schemathesis over the API as each role, SQLite and PostgreSQL, FUZZ_EXAMPLES per role
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -m fuzz -p no:cacheprovider tests/api/test_fuzzing.py
 
 lint: install
 	$(BIN)/ruff check .

@@ -123,6 +123,12 @@ def check_request(method: str, headers: Mapping[str, str], has_query: bool) -> N
         raise Refused(415, "Send the request body as JSON in UTF-8.")
 
 
+SUBSCRIPTIONS_OVER_WEBSOCKET = (
+    "Subscriptions run over the websocket at /graphql (protocol graphql-transport-ws), "
+    "not over HTTP."
+)
+
+
 def allowed_operations(method: str) -> set[OperationType]:
     """Queries over GET (a safe method); queries and mutations over POST. Subscriptions are
     served over the websocket only."""
@@ -132,7 +138,7 @@ def allowed_operations(method: str) -> set[OperationType]:
 def operation_refused(operation_type: OperationType, method: str) -> Refused:
     """Why an operation of this type is not run for a request with this method."""
     if operation_type is OperationType.SUBSCRIPTION:
-        return Refused(400, "Subscriptions are served over the websocket (graphql-transport-ws).")
+        return Refused(400, SUBSCRIPTIONS_OVER_WEBSOCKET)
     if method == "GET":
         return Refused(405, "Send mutations with POST; GET serves queries only.", {"Allow": "POST"})
     return Refused(400, f"{operation_type.value} operations are not allowed with {method}.")

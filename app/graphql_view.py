@@ -25,6 +25,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from app import graphql_over_http, metrics
+from app.http_requests import StrictJsonBodies
 from app.request_ids import current_request_id
 from app.runtime import Runtime
 from app.websocket import SubscriptionsOnlyHandler
@@ -95,7 +96,7 @@ SIGNED_IN_FETCHER = """      const httpFetcher = GraphiQL.createFetcher({
       };"""
 
 
-class LendgraphGraphQL(GraphQL[RequestContext, None]):
+class LendgraphGraphQL(StrictJsonBodies, GraphQL[RequestContext, None]):
     graphql_transport_ws_handler_class = SubscriptionsOnlyHandler
 
     @property

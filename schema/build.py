@@ -1,4 +1,5 @@
-"""Assembling the schema with its guards: caches, depth/alias/token limits, error masking."""
+"""Assembling the schema with its guards: caches, depth/alias/token limits, error masking,
+and the input screen."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from strawberry.types import ExecutionContext
 
 from domain.database_outage import is_database_outage
 from domain.errors import DomainError
+from schema.input_screen import screen_arguments
 from schema.scalars import SCALAR_MAP, Money
 from schema.suggestions import ExecutorWithoutSuggestions, ValidationWithoutSuggestions
 
@@ -147,6 +149,10 @@ class RecordOperationName(SchemaExtension):
 
 
 class LendgraphSchema(strawberry.Schema):
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        screen_arguments(self._schema)  # one place refuses unstorable text and oversized amounts
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
