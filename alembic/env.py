@@ -7,7 +7,7 @@ from typing import Any
 from sqlmodel import SQLModel
 
 from alembic import context
-from app.db import make_engine
+from app.db import make_engine, migration_transaction
 from app.settings import get_settings
 from domain import registry  # noqa: F401 - loads every table into SQLModel.metadata
 from domain.rates import PercentRate
@@ -48,7 +48,7 @@ def run_migrations_online() -> None:
     if connectable is None:
         engine = make_engine(_url(), pool_size=1)
         try:
-            with engine.begin() as connection:
+            with migration_transaction(engine) as connection:
                 _run(connection)
         finally:
             engine.dispose()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
@@ -58,6 +60,29 @@ def make_engine(url: str, pool_size: int = 16) -> Engine:
         pool_recycle=1800,
         connect_args={"application_name": "lendgraph", "connect_timeout": 5},
     )
+
+
+@contextmanager
+def migration_transaction(engine: Engine) -> Iterator[Connection]:
+    """A connection in one transaction to migrate in. A batch migration on SQLite copies a
+    table and drops the old one, which enforced foreign keys refuse while other rows refer
+    to it; so they are off while migrating (SQLite ignores that inside a transaction) and
+    every reference is checked before the commit instead."""
+    with engine.connect() as connection:
+        sqlite = engine.dialect.name == "sqlite"
+        raw: Any = connection.connection.driver_connection
+        if sqlite:
+            raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with connection.begin():
+                yield connection
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise RuntimeError(f"rows refer to rows that are gone: {broken[:5]}")
+        finally:
+            if sqlite:
+                raw.execute("PRAGMA foreign_keys=ON")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

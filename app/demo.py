@@ -16,6 +16,7 @@ from sqlmodel import func, select
 from app.runtime import Runtime
 from domain.applications import LoanAsk
 from domain.customers import Customer, Registration, register_customer, verify_identity
+from domain.idempotency import SYSTEM_REQUESTER
 from domain.money import Money
 from domain.origination import apply_for_loan
 from domain.providers import move_funds, register_provider
@@ -77,6 +78,7 @@ def _customers(runtime: Runtime, folder: Path, created: list[str]) -> None:
                 LoanAsk("PERSONAL_EMI", Decimal("200000"), Decimal("11"), 24),
                 "demo-asha-personal",
                 utcnow(),
+                requested_by=SYSTEM_REQUESTER,  # demo data: no user sent these requests
             )
             uow.commit()
     created.append(f"demo customer {DEMO_CUSTOMER[0]} with savings transactions and a loan")
@@ -101,6 +103,7 @@ def _provider(runtime: Runtime, created: list[str]) -> None:
             amount=Money.of("50000", "INR"),
             source=None,
             key="demo-anil-first-funds",
+            requested_by=SYSTEM_REQUESTER,
             now=utcnow(),
         )
         session.commit()

@@ -21,11 +21,11 @@ def alembic_config(database_url: str) -> Config:
 
 def migrate(database_url: str, revision: str = "head") -> None:
     config = alembic_config(database_url)
-    from app.db import make_engine
+    from app.db import make_engine, migration_transaction
 
     engine = make_engine(database_url, pool_size=1)
     try:
-        with engine.begin() as connection:
+        with migration_transaction(engine) as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
     finally:

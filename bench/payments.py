@@ -40,6 +40,7 @@ from app.migrations import migrate
 from bench.common import start_server, throwaway_database
 from domain.applications import LoanAsk
 from domain.customers import Registration, register_customer
+from domain.idempotency import SYSTEM_REQUESTER
 from domain.origination import apply_for_loan
 from domain.users import Role, create_user
 from tests.live_server import free_port
@@ -70,7 +71,9 @@ def _seed(url: str, clients: int) -> list[str]:
                 staff,
             )
             ask = LoanAsk("PERSONAL_EMI", Decimal("5000000"), Decimal("12"), 120)
-            application = apply_for_loan(session, customer, ask, f"bench-loan-{n:05d}", now)
+            application = apply_for_loan(
+                session, customer, ask, f"bench-loan-{n:05d}", now, requested_by=SYSTEM_REQUESTER
+            )
             assert application.loan_id is not None, application.reasons
             ids.append(base64.b64encode(f"Loan:{application.loan_id}".encode()).decode())
         session.commit()

@@ -99,5 +99,5 @@ class IdempotencyConflict(DomainError):
     code = "IDEMPOTENCY_CONFLICT"
 
     def __init__(self, key: str) -> None:
-        super().__init__(f"The idempotency key {key!r} was already used for a different request.")
+        super().__init__(f"You already used the idempotency key {key!r} for a different request.")
         self.key = key

@@ -1,6 +1,7 @@
 """Applying for a loan: every application stored with its decision; an approved one becomes a
 loan with a number, a schedule and (for bank-funded products) an immediate disbursement
-booked in the ledger. One undecided application per customer and product; idempotent by key.
+booked in the ledger. One undecided application per customer and product; idempotent by the
+key of the user who sent the request (domain.idempotency).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from domain.customers import Customer
 from domain.decisions import Decision, Outcome
 from domain.errors import DomainError, FieldProblem, InvalidInput
 from domain.funding import PoolCannotCover, Share, allocate, fund
-from domain.idempotency import earlier_result, fingerprint
+from domain.idempotency import claim_key, earlier_result, fingerprint, unique_key_per_requester
 from domain.ledger import credit, debit, open_accounts, post
 from domain.loan_events import LOAN_UPDATED, announce
 from domain.loans import Loan, LoanOrigin, LoanStatus, next_loan_number, status_is
@@ -33,7 +34,7 @@ from domain.pagination import Page, page_by_id
 from domain.products import EligibilityPolicy, FundingSource, LoanProduct, product_by_code
 from domain.rates import PercentRate
 from domain.scoring.progress import start_external_scoring
-from domain.tables import timestamp_column
+from domain.tables import timestamp_column, violated_constraint
 
 
 class ApplicationStatus(enum.StrEnum):
@@ -43,11 +44,15 @@ class ApplicationStatus(enum.StrEnum):
     FAILED = "FAILED"  # no decision could be reached
 
 
+ONE_UNDECIDED = "uq_loan_applications_undecided"
+
+
 class LoanApplication(SQLModel, table=True):
     __tablename__ = "loan_applications"
     __table_args__ = (
+        unique_key_per_requester("loan_applications"),
         sa.Index(
-            "uq_loan_applications_undecided",
+            ONE_UNDECIDED,
             "customer_id",
             "product_id",
             unique=True,
@@ -71,9 +76,8 @@ class LoanApplication(SQLModel, table=True):
     reasons: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
     credit_score: int | None = None
     loan_id: int | None = Field(default=None, foreign_key="loans.id")
-    idempotency_key: str = Field(
-        max_length=100, sa_column_kwargs={"unique": True, "nullable": False}
-    )
+    requested_by: int  # whose idempotency key: the user who sent it (see domain.idempotency)
+    idempotency_key: str = Field(max_length=100)
     fingerprint: str = Field(max_length=64)
     created_at: datetime = Field(sa_column=timestamp_column())
     decided_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
@@ -150,10 +154,6 @@ def _fingerprint(customer: Customer, ask: LoanAsk) -> str:
     return fingerprint(
         customer.id, ask.product_code, ask.amount.normalize(), rate, ask.tenure, ask.start
     )
-
-
-def _replay(session: Session, key: str, print_: str) -> LoanApplication | None:
-    return earlier_result(session, LoanApplication, key, print_)
 
 
 def _disburse(session: Session, loan: Loan, on: date) -> None:
@@ -249,13 +249,22 @@ def book_approval(
 
 
 def apply_for_loan(
-    session: Session, customer: Customer, ask: LoanAsk, key: str, now: datetime
+    session: Session,
+    customer: Customer,
+    ask: LoanAsk,
+    key: str,
+    now: datetime,
+    *,
+    requested_by: int,
 ) -> LoanApplication:
-    """Store the application with its decision; make the loan when it is approved."""
+    """Store the application with its decision; make the loan when it is approved. Once per
+    key of the requester (the user who sent the request, the customer or staff for them)."""
     if not 8 <= len(key) <= 100:
         raise InvalidInput([FieldProblem("idempotencyKey", "8-100 characters")])
     print_ = _fingerprint(customer, ask)
-    earlier = _replay(session, key, print_)
+    earlier = earlier_result(
+        session, LoanApplication, requested_by=requested_by, key=key, print_=print_
+    )
     if earlier is not None:
         return earlier
     product = product_by_code(session, ask.product_code)
@@ -289,22 +298,17 @@ def apply_for_loan(
         status=status,
         reasons=[{"code": r.code, "message": r.message} for r in decision.reasons],
         credit_score=decision.score,
+        requested_by=requested_by,
         idempotency_key=key,
         fingerprint=print_,
         created_at=now,
         decided_at=None if status is ApplicationStatus.PENDING else now,
     )
     try:
-        with session.begin_nested():
-            session.add(application)
-            session.flush()
+        if (held := claim_key(session, application)) is not application:
+            return held  # the same request, a moment earlier
     except IntegrityError as error:
-        text = str(error.orig)
-        if "idempotency_key" in text:  # the same request, a moment earlier
-            replayed = _replay(session, key, print_)
-            if replayed is not None:
-                return replayed
-        if "undecided" in text or "customer_id, loan_applications.product_id" in text:
+        if violated_constraint(error, LoanApplication) == ONE_UNDECIDED:
             raise ApplicationPending() from None
         raise
     _carry_out(

@@ -34,7 +34,6 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, func, select
 
 from domain.accounts import (
@@ -54,7 +53,7 @@ from domain.billing.delinquency import refresh
 from domain.customers import Customer
 from domain.errors import DomainError, FieldProblem, InvalidInput
 from domain.funding import repayment_legs
-from domain.idempotency import earlier_result, fingerprint
+from domain.idempotency import claim_key, earlier_result, fingerprint, unique_key_per_requester
 from domain.ledger import AccountSpec, Leg, credit, debit, open_accounts, post
 from domain.loan_events import LOAN_UPDATED, PAYMENT_RECEIVED, announce
 from domain.loans import Loan, LoanStatus
@@ -80,6 +79,7 @@ class Payment(SQLModel, table=True):
             name="split_sums_to_amount",
         ),
         sa.Index("ix_payments_loan_paid_on", "loan_id", "paid_on"),
+        unique_key_per_requester("payments"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -89,9 +89,8 @@ class Payment(SQLModel, table=True):
     principal_minor: int = Field(sa_type=sa.BigInteger)
     interest_minor: int = Field(sa_type=sa.BigInteger)
     paid_on: date
-    idempotency_key: str = Field(
-        max_length=100, sa_column_kwargs={"unique": True, "nullable": False}
-    )
+    requested_by: int  # whose idempotency key: the user who sent it (see domain.idempotency)
+    idempotency_key: str = Field(max_length=100)
     fingerprint: str = Field(max_length=64)
     journal_entry_id: int | None = Field(default=None, foreign_key="journal_entries.id")
     created_at: datetime = Field(sa_column=timestamp_column())
@@ -356,17 +355,6 @@ def _check_date(session: Session, loan: Loan, paid_on: date, today: date) -> Non
     raise InvalidInput([FieldProblem("paidOn", problem)])
 
 
-def _claim(session: Session, payment: Payment) -> bool:
-    """Take the idempotency key; false when another request already holds it."""
-    try:
-        with session.begin_nested():
-            session.add(payment)
-            session.flush()
-    except IntegrityError:
-        return False
-    return True
-
-
 def _ledger_legs(session: Session, loan: Loan, product: LoanProduct, payment: Payment) -> list[Leg]:
     if product.funding_source is FundingSource.PROVIDERS:
         legs, _ = repayment_legs(session, loan, payment.id or 0, payment.amount, payment.principal)
@@ -431,10 +419,11 @@ def _apply(
 
 
 def make_payment(
-    session: Session, request: PaymentRequest, *, today: date, now: datetime
+    session: Session, request: PaymentRequest, *, requested_by: int, today: date, now: datetime
 ) -> Payment:
-    """Apply a payment to a loan exactly once: the same key and request return the first
-    payment; the same key for another request is refused; a refusal changes nothing."""
+    """Apply a payment to a loan exactly once: the same key and request from the same
+    requester (the user who sent it) return the first payment; the same key for another
+    request of theirs is refused; a refusal changes nothing."""
     # The lock every payment on this loan queues on, reading the loan as it is now.
     loan = session.exec(
         select(Loan)
@@ -446,22 +435,33 @@ def make_payment(
         raise LoanNotFound()
     amount = _check_request(request, loan.currency)
     print_ = request.fingerprint()
-    earlier = earlier_result(session, Payment, request.idempotency_key, print_)
+    earlier = earlier_result(
+        session, Payment, requested_by=requested_by, key=request.idempotency_key, print_=print_
+    )
     if earlier is not None:
         return earlier
     rules, product = _rules_of(session, loan)
     paid_on = request.paid_on or today
     _check_date(session, loan, paid_on, today)
     if rules.style is RepaymentStyle.REVOLVING:
-        return _pay_card(session, loan, request, amount, paid_on=paid_on, now=now)
+        return _pay_card(
+            session, loan, request, amount, requested_by=requested_by, paid_on=paid_on, now=now
+        )
     dues = schedules_of(session, [request.loan_id])[request.loan_id]
     plan_ = plan(rules, dues, amount, paid_on)
     principal = sum(p.principal_minor for p in plan_.parts) + plan_.prepayment_minor
     interest = sum(p.interest_minor for p in plan_.parts)
-    payment = _new_payment(loan, request, amount, (principal, interest), paid_on=paid_on, now=now)
-    replay = _store(session, payment, request)
-    if replay is not None:
-        return replay
+    payment = _new_payment(
+        loan,
+        request,
+        amount,
+        (principal, interest),
+        requested_by=requested_by,
+        paid_on=paid_on,
+        now=now,
+    )
+    if (held := claim_key(session, payment)) is not payment:  # the same request, just before
+        return held
     allocations, left = _apply(session, loan, plan_, dues, paid_on)
     owed = still_owed(left, loan.currency)
     if not owed.total.is_positive():
@@ -478,6 +478,7 @@ def _new_payment(
     amount: Money,
     split: tuple[int, int],
     *,
+    requested_by: int,
     paid_on: date,
     now: datetime,
 ) -> Payment:
@@ -489,20 +490,11 @@ def _new_payment(
         principal_minor=split[0],
         interest_minor=split[1],
         paid_on=paid_on,
+        requested_by=requested_by,
         idempotency_key=request.idempotency_key,
         fingerprint=request.fingerprint(),
         created_at=now,
     )
-
-
-def _store(session: Session, payment: Payment, request: PaymentRequest) -> Payment | None:
-    """Take the payment's key; the earlier payment when a request on another loan won it."""
-    if _claim(session, payment):
-        return None
-    replay = earlier_result(session, Payment, request.idempotency_key, request.fingerprint())
-    if replay is None:
-        raise RuntimeError("a payment row was refused for another reason than its key")
-    return replay
 
 
 def _book(
@@ -549,6 +541,7 @@ def _pay_card(
     request: PaymentRequest,
     amount: Money,
     *,
+    requested_by: int,
     paid_on: date,
     now: datetime,
 ) -> Payment:
@@ -564,10 +557,11 @@ def _pay_card(
         raise PaymentExceedsOutstanding(Money.from_minor(owed.payable_minor, loan.currency))
     card = plan_card_payment(session, loan, owed, amount.to_minor())
     split = (card.principal_minor, card.interest_minor)
-    payment = _new_payment(loan, request, amount, split, paid_on=paid_on, now=now)
-    replay = _store(session, payment, request)
-    if replay is not None:
-        return replay
+    payment = _new_payment(
+        loan, request, amount, split, requested_by=requested_by, paid_on=paid_on, now=now
+    )
+    if (held := claim_key(session, payment)) is not payment:  # the same request, just before
+        return held
     apply_card_plan(session, card)
     after = replace(
         owed,

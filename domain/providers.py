@@ -2,8 +2,9 @@
 
 A provider's balances are ledger accounts: available funds (what may still be lent) and a
 wallet (repayments shared back), both liabilities of the platform that never go negative.
-Adding and withdrawing are idempotent by key: the same key and request returns the first
-result; the same key for another request is refused.
+Adding and withdrawing are idempotent by the requester's key: the same key and request from
+the same user returns the first result; the same key for another request of theirs is
+refused.
 """
 
 from __future__ import annotations
@@ -12,11 +13,10 @@ import enum
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from domain.errors import DomainError, FieldProblem, InvalidInput
-from domain.idempotency import earlier_result, fingerprint
+from domain.idempotency import claim_key, earlier_result, fingerprint, unique_key_per_requester
 from domain.ledger import (
     AccountKind,
     AccountSpec,
@@ -53,11 +53,11 @@ class ProviderOperation(SQLModel, table=True):
     """An add or withdraw, kept with its key and the balances it left (for replays)."""
 
     __tablename__ = "provider_operations"
+    __table_args__ = (unique_key_per_requester("provider_operations"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    idempotency_key: str = Field(
-        max_length=100, sa_column_kwargs={"unique": True, "nullable": False}
-    )
+    requested_by: int  # whose idempotency key: the user who sent it (see domain.idempotency)
+    idempotency_key: str = Field(max_length=100)
     fingerprint: str = Field(max_length=64)
     provider_id: int = Field(foreign_key="providers.id", index=True)
     kind: str = Field(max_length=20)
@@ -158,10 +158,6 @@ def _check_amount(provider: Provider, amount: Money) -> None:
         raise InvalidInput([FieldProblem("amount", "a positive amount to the minor unit")])
 
 
-def _replayed(session: Session, key: str, print_: str) -> ProviderOperation | None:
-    return earlier_result(session, ProviderOperation, key, print_)
-
-
 def move_funds(
     session: Session,
     provider: Provider,
@@ -170,14 +166,18 @@ def move_funds(
     amount: Money,
     source: FundsSource | None,
     key: str,
+    requested_by: int,
     now: datetime,
 ) -> ProviderOperation:
-    """ADD funds to available, or WITHDRAW from available or the wallet; once per key."""
+    """ADD funds to available, or WITHDRAW from available or the wallet; once per key of
+    the requester (the user who sent the request)."""
     if not 8 <= len(key) <= 100:
         raise InvalidInput([FieldProblem("idempotencyKey", "8-100 characters")])
     _check_amount(provider, amount)
     print_ = fingerprint(provider.id, kind, amount.to_minor(), source)
-    earlier = _replayed(session, key, print_)
+    earlier = earlier_result(
+        session, ProviderOperation, requested_by=requested_by, key=key, print_=print_
+    )
     if earlier is not None:
         return earlier
     accounts = open_accounts(session, list(account_specs(provider).values()))
@@ -192,6 +192,7 @@ def move_funds(
         else [debit(target, amount), credit(cash, amount)]
     )
     operation = ProviderOperation(
+        requested_by=requested_by,
         idempotency_key=key,
         fingerprint=print_,
         provider_id=provider.id or 0,
@@ -203,10 +204,8 @@ def move_funds(
     )
     try:
         with session.begin_nested():  # a refusal leaves neither the claim nor the entry
-            if not _claim(session, operation):  # the same key, a moment earlier
-                replay = _replayed(session, key, print_)
-                assert replay is not None
-                return replay
+            if (holder := claim_key(session, operation)) is not operation:
+                return holder  # the same request, a moment earlier
             post(
                 session,
                 f"PROVIDER_{kind}",
@@ -226,15 +225,3 @@ def move_funds(
     session.add(operation)
     session.flush()
     return operation
-
-
-def _claim(session: Session, operation: ProviderOperation) -> bool:
-    """Take the idempotency key; false when another request holds it (PostgreSQL makes a
-    concurrent one wait here until the first commits)."""
-    try:
-        with session.begin_nested():
-            session.add(operation)
-            session.flush()
-    except IntegrityError:
-        return False
-    return True

@@ -24,8 +24,8 @@ SQLITE_UNIQUE_FAILED = "UNIQUE constraint failed: "
 def violated_constraint(error: IntegrityError, table: type[SQLModel]) -> str | None:
     """The name of the constraint of `table` a failed write broke (None if unknown), to turn
     a race lost to a concurrent writer into the typed refusal the pre-check would have given.
-    PostgreSQL reports the name; SQLite reports only a unique constraint's columns, in a
-    fixed form, and `table` has one unique constraint on exactly those columns."""
+    PostgreSQL reports the name; SQLite reports only the columns of a unique constraint (or
+    unique index), in a fixed form, and `table` has one of them on exactly those columns."""
     diagnostics = getattr(error.orig, "diag", None)
     if diagnostics is not None:
         name = diagnostics.constraint_name
@@ -35,8 +35,12 @@ def violated_constraint(error: IntegrityError, table: type[SQLModel]) -> str | N
         return None
     columns = [part.strip().rpartition(".")[2] for part in reported.split(": ", 1)[1].split(",")]
     core: sa.Table = table.__table__  # type: ignore[attr-defined]
-    for constraint in core.constraints:
-        if isinstance(constraint, sa.UniqueConstraint) and constraint.columns.keys() == columns:
+    unique: list[sa.UniqueConstraint | sa.Index] = [
+        *(c for c in core.constraints if isinstance(c, sa.UniqueConstraint)),
+        *(i for i in core.indexes if i.unique),
+    ]
+    for constraint in unique:
+        if constraint.columns.keys() == columns:
             return str(constraint.name)
     return None
 

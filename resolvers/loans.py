@@ -16,7 +16,7 @@ from domain.onboarding import customer_by_number
 from domain.origination import LoanApplication, LoanFilter
 from domain.pagination import Page
 from domain.users import Role
-from resolvers.context import RequestContext
+from resolvers.context import RequestContext, Viewer
 from resolvers.loaders import (
     BillsLoader,
     CustomerLoader,
@@ -33,11 +33,10 @@ NOBODY = -1  # a customer id no row has: filters a stranger's request down to no
 
 
 def _applicant(
-    context: RequestContext, session: Session, customer_id: int | None, number: str | None
+    viewer: Viewer, session: Session, customer_id: int | None, number: str | None
 ) -> Customer:
     """Whose application: staff name anyone (by id or core banking number), a customer
     only themself (naming someone else finds nobody)."""
-    viewer = require_viewer(context, Role.STAFF, Role.CUSTOMER)
     by_number = customer_by_number(session, number) if number is not None else None
     if viewer.role is Role.STAFF and (customer_id is not None or number is not None):
         customer = session.get(Customer, customer_id) if customer_id is not None else by_number
@@ -62,8 +61,11 @@ def apply(
     customer_number: str | None = None,
 ) -> LoanApplication | DomainError:
     def use_case(session: Session) -> LoanApplication:
-        customer = _applicant(context, session, customer_id, customer_number)
-        return domain.apply_for_loan(session, customer, ask, key, context.now())
+        viewer = require_viewer(context, Role.STAFF, Role.CUSTOMER)
+        customer = _applicant(viewer, session, customer_id, customer_number)
+        return domain.apply_for_loan(  # keys are the sender's, staff applying for someone too
+            session, customer, ask, key, context.now(), requested_by=viewer.user_id
+        )
 
     return run_use_case(context, use_case)
 

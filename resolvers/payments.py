@@ -43,7 +43,13 @@ def make_payment(context: RequestContext, request: PaymentRequest) -> Payment | 
             raise InvalidInput(
                 [FieldProblem("paidOn", "only bank staff record a payment on another day")]
             )
-        return domain.make_payment(session, request, today=context.today(), now=context.now())
+        return domain.make_payment(
+            session,
+            request,
+            requested_by=viewer.user_id,  # keys are the sender's, staff paying for someone too
+            today=context.today(),
+            now=context.now(),
+        )
 
     return run_use_case(context, use_case)
 

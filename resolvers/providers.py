@@ -13,7 +13,7 @@ from domain.pagination import Page, page_by_id
 from domain.products import bank_config
 from domain.providers import FundsSource, Provider, ProviderNotFound, ProviderOperation
 from domain.users import Role, User
-from resolvers.context import RequestContext
+from resolvers.context import RequestContext, Viewer
 from resolvers.loaders import FundedTotalLoader, LoanLoader
 from resolvers.use_case import require_viewer, run_use_case
 
@@ -35,9 +35,8 @@ def register(
     return run_use_case(context, use_case)
 
 
-def _provider(session: Session, context: RequestContext, provider_id: int | None) -> Provider:
+def _provider(session: Session, viewer: Viewer, provider_id: int | None) -> Provider:
     """Staff name a provider; a provider always acts for themself."""
-    viewer = require_viewer(context, Role.STAFF, Role.PROVIDER)
     if viewer.role is Role.STAFF:
         found = session.get(Provider, provider_id) if provider_id is not None else None
     else:
@@ -59,16 +58,18 @@ def move(
     provider_id: int | None,
 ) -> ProviderOperation | DomainError:
     def use_case(session: Session) -> ProviderOperation:
-        if kind == "WITHDRAW" and context.viewer and context.viewer.role is Role.STAFF:
+        viewer = require_viewer(context, Role.STAFF, Role.PROVIDER)
+        if kind == "WITHDRAW" and viewer.role is Role.STAFF:
             raise PermissionDenied("Only the provider withdraws their funds.")
-        provider = _provider(session, context, provider_id)
-        return domain.move_funds(
+        provider = _provider(session, viewer, provider_id)
+        return domain.move_funds(  # keys are the sender's, staff adding for a provider too
             session,
             provider,
             kind=kind,
             amount=Money.of(amount or "0", provider.currency),
             source=source,
             key=key,
+            requested_by=viewer.user_id,
             now=context.now(),
         )
 

@@ -75,7 +75,7 @@ class UsernameTakenError(Error):
     username: str = strawberry.field(description="The username that is taken.")
 
 
-@strawberry.type(description="The idempotency key was already used for a different request.")
+@strawberry.type(description="You already used this idempotency key for a different request.")
 class IdempotencyConflictError(Error):
     key: str = strawberry.field(description="The idempotency key that conflicts.")
 

@@ -419,13 +419,16 @@ class ApplicationNode(relay.Node):
 
 
 @strawberry.input(
-    description="A loan request. Replaying the same idempotencyKey returns the "
-    "first result; reusing it for another request is refused."
+    description="A loan request. Replaying your idempotencyKey returns your "
+    "first result; reusing it for another request is refused. Keys are each user's own "
+    "(staff applying for a customer use theirs)."
 )
 class ApplyForLoanInput:
     product_code: str = strawberry.field(description="Which product.")
     amount: Decimal = strawberry.field(description="Amount asked for.")
-    idempotency_key: str = strawberry.field(description="8-100 characters, unique per request.")
+    idempotency_key: str = strawberry.field(
+        description="8-100 characters, unique among your requests."
+    )
     interest_rate: Decimal | None = strawberry.field(default=None, description="Rate asked for.")
     tenure: int | None = strawberry.field(default=None, description="Term, product's unit.")
     disbursement_date: date | None = strawberry.field(default=None, description="Pay-out day.")

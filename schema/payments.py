@@ -52,8 +52,9 @@ PAYMENT_RULES = (
     "(the allocation's installmentNumber is the bill's cycle). paidOn defaults to today; "
     "only STAFF may record another day, which may be "
     "neither in the future, nor before the loan started, nor before the latest payment. "
-    "Replaying the idempotencyKey returns the first payment; reusing it for another "
-    "request is refused. A refused payment changes nothing."
+    "Replaying your idempotencyKey returns your first payment; reusing it for another "
+    "request is refused. Keys are each user's own: staff paying for a customer and the "
+    "customer never share one. A refused payment changes nothing."
 )
 
 
@@ -199,7 +200,9 @@ UntilArg = Annotated[date | None, strawberry.argument(description="To this day (
 class MakePaymentInput:
     loan_id: strawberry.ID = strawberry.field(description="The loan paid on.")
     amount: Decimal = strawberry.field(description="Amount paid, in the loan's currency.")
-    idempotency_key: str = strawberry.field(description="8-100 characters, unique per payment.")
+    idempotency_key: str = strawberry.field(
+        description="8-100 characters, unique among your payments."
+    )
     paid_on: date | None = strawberry.field(default=None, description="Day paid; today if null.")
 
     def to_domain(self) -> domain.PaymentRequest:

@@ -195,11 +195,14 @@ class RegisterProviderInput:
 
 @strawberry.input(
     description="Money a provider puts in. Replays with the same key return "
-    "the first result; the same key for another request is refused."
+    "the first result; the same key for another request is refused. Keys are each user's "
+    "own (staff adding for a provider use theirs)."
 )
 class AddProviderFundsInput:
     amount: Decimal = strawberry.field(description="Positive amount in the pool's currency.")
-    idempotency_key: str = strawberry.field(description="8-100 characters, one per request.")
+    idempotency_key: str = strawberry.field(
+        description="8-100 characters, unique among your requests."
+    )
     provider_id: strawberry.ID | None = strawberry.field(
         default=None, description="STAFF: for which provider. A provider adds to their own."
     )
@@ -209,7 +212,9 @@ class AddProviderFundsInput:
 class WithdrawProviderFundsInput:
     amount: Decimal = strawberry.field(description="Positive amount, at most the balance.")
     source: FundsSource = strawberry.field(description="Available funds or the wallet.")
-    idempotency_key: str = strawberry.field(description="8-100 characters, one per request.")
+    idempotency_key: str = strawberry.field(
+        description="8-100 characters, unique among your requests."
+    )
 
 
 @strawberry.type(description="The provider was registered.")

@@ -134,6 +134,7 @@ def login(client: GraphQLClient) -> Any:
 @pytest.fixture
 def fund_pool(server: LiveServer) -> Any:
     """Put money in the providers' pool (RULES.md §2) through one funded provider."""
+    from domain.idempotency import SYSTEM_REQUESTER
     from domain.money import Money
     from domain.providers import move_funds, register_provider
     from domain.tables import utcnow
@@ -155,6 +156,7 @@ def fund_pool(server: LiveServer) -> Any:
                 amount=Money.of(amount, "INR"),
                 source=None,
                 key=f"pool-seed-{name}",
+                requested_by=SYSTEM_REQUESTER,
                 now=utcnow(),
             )
             session.commit()

@@ -118,6 +118,38 @@ def test_replays_return_the_original_and_changed_requests_conflict(
     assert changed["code"] == "IDEMPOTENCY_CONFLICT"
 
 
+def test_each_applicant_has_their_own_idempotency_keys(
+    client: GraphQLClient, asha: str, make_user: Any, login: Any
+) -> None:
+    client.execute(
+        'mutation { registerCustomer(input: {firstName: "Ravi", lastName: "Iyer", '
+        'phone: "+919800000002", age: 40, monthlyIncome: "50000", '
+        'username: "ravi", password: "a long password"}) { __typename } }'
+    )
+    ravi = str(login("ravi", "a long password")["accessToken"])
+    make_user("boss", Role.STAFF)
+    staff = login("boss")["accessToken"]
+    request = {"productCode": "PERSONAL_EMI", "tenure": 6}
+    hers = apply(client, asha, "shared-apply-1", amount="50000", **request)
+    his = apply(client, ravi, "shared-apply-1", amount="40000", **request)
+    assert (hers["status"], his["status"]) == ("APPROVED", "APPROVED")
+    assert hers["loan"]["number"] != his["loan"]["number"]
+    assert apply(client, asha, "shared-apply-1", amount="50000", **request)["id"] == hers["id"]
+    assert apply(client, ravi, "shared-apply-1", amount="40000", **request)["id"] == his["id"]
+    changed = apply(client, asha, "shared-apply-1", amount="40000", **request)
+    assert changed["code"] == "IDEMPOTENCY_CONFLICT"
+
+    asha_id = client.execute("{ me { customer { id } } }", token=asha).data["me"]["customer"]["id"]
+    her_ask = {"amount": "50000", "customerId": asha_id, **request}  # her key, her request
+    for_her = apply(client, staff, "shared-apply-1", **her_ask)
+    assert for_her["status"] == "APPROVED" and for_her["id"] != hers["id"]  # a new one
+    again = apply(client, staff, "shared-apply-1", **her_ask)
+    assert again["id"] == for_her["id"]
+    mine = "{ loans(first: 10) { edges { node { number } } } }"
+    numbers = {e["node"]["number"] for e in client.execute(mine, token=asha).data["loans"]["edges"]}
+    assert numbers == {hers["loan"]["number"], for_her["loan"]["number"]}
+
+
 def test_an_undecided_application_blocks_another_for_the_same_product(
     client: GraphQLClient, asha: str, server: LiveServer
 ) -> None:

@@ -15,7 +15,7 @@ from domain.ledger import LedgerAccount
 from domain.origination import ScheduledDue
 from domain.payments import Payment
 from domain.tables import utcnow
-from domain.users import Role
+from domain.users import Role, find_user_by_username
 from tests.api.test_loans import apply, loans_across_products
 from tests.live_server import GraphQLClient, LiveServer
 from tests.sql_counter import count_statements
@@ -304,6 +304,52 @@ def test_payments_are_seen_by_their_customer_and_staff_only(
     assert client.execute(statement, {"id": loan["id"]}).data["loanStatement"]["code"] == (
         "LOAN_NOT_FOUND"
     )
+
+
+def test_each_payer_has_their_own_idempotency_keys(
+    client: GraphQLClient, server: LiveServer, login: Any, make_user: Any, asha: str
+) -> None:
+    loan = apply(
+        client,
+        asha,
+        "emi-apply-04",
+        productCode="PERSONAL_EMI",
+        amount="50000",
+        interestRate="14",
+        tenure=6,
+    )["loan"]
+    teller = make_user("boss", Role.STAFF)
+    staff = login("boss")["accessToken"]
+    bob = customer(client, login, "bob", "+919800000002")
+    bobs_loan = apply(
+        client, bob, "emi-apply-04", productCode="PERSONAL_EMI", amount="40000", tenure=6
+    )["loan"]
+
+    def paid(payment: dict[str, Any]) -> tuple[str, str]:
+        return payment["id"], payment["amount"]["amount"]
+
+    hers = pay(client, asha, loan["id"], "100", "shared-pay-01")
+    for_her = pay(client, staff, loan["id"], "200", "shared-pay-01")  # a teller takes it
+    his = pay(client, bob, bobs_loan["id"], "300", "shared-pay-01")
+    assert [p["__typename"] for p in (hers, for_her, his)] == ["Payment"] * 3
+    assert len({hers["id"], for_her["id"], his["id"]}) == 3
+    assert paid(pay(client, asha, loan["id"], "100", "shared-pay-01")) == paid(hers)
+    assert paid(pay(client, staff, loan["id"], "200", "shared-pay-01")) == paid(for_her)
+    assert paid(pay(client, bob, bobs_loan["id"], "300", "shared-pay-01")) == paid(his)
+    changed = pay(client, asha, loan["id"], "200", "shared-pay-01")
+    assert changed["code"] == "IDEMPOTENCY_CONFLICT"
+
+    own = pay(client, asha, loan["id"], "50", "asha-pay-0002")
+    copied = pay(client, staff, loan["id"], "50", "asha-pay-0002")  # her key, her request
+    assert copied["__typename"] == "Payment" and copied["id"] != own["id"]  # a payment of its own
+    assert read_loan(client, asha, loan["id"])["totalPaid"] == {"amount": "400.00"}
+    assert read_loan(client, bob, bobs_loan["id"])["totalPaid"] == {"amount": "300.00"}
+    with server.runtime.session_factory() as session:
+        senders = session.exec(
+            select(Payment.requested_by).where(Payment.idempotency_key == "asha-pay-0002")
+        ).all()
+        her_user = find_user_by_username(session, "asha")
+    assert her_user is not None and sorted(senders) == sorted([teller, her_user.id])
 
 
 NESTED = """

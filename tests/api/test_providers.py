@@ -123,3 +123,44 @@ def test_who_may_move_whose_money(
         e["node"]["name"] for e in client.execute(listing, token=staff).data["providers"]["edges"]
     }
     assert names == {"Anil"}  # both providers were registered with the name Anil
+
+
+def test_each_requester_has_their_own_idempotency_keys(
+    client: GraphQLClient, staff: str, anil: dict[str, str], login: Any
+) -> None:
+    client.execute(REGISTER, {"u": "bina"}, token=staff)
+    bina = login("bina", "long enough pass")["accessToken"]
+    his = add(client, anil["token"], "300", "shared-add-01")
+    hers = add(client, bina, "500", "shared-add-01")
+    for_him = add(client, staff, "70", "shared-add-01", providerId=anil["id"])
+    assert [r["availableAfter"]["amount"] for r in (his, hers, for_him)] == [
+        "300.00",
+        "500.00",
+        "370.00",
+    ]
+    assert add(client, anil["token"], "300", "shared-add-01") == his
+    assert add(client, bina, "500", "shared-add-01") == hers
+    assert add(client, staff, "70", "shared-add-01", providerId=anil["id"]) == for_him
+    assert add(client, anil["token"], "500", "shared-add-01")["code"] == "IDEMPOTENCY_CONFLICT"
+
+    own = add(client, anil["token"], "10", "anil-add-0009")
+    copied = add(client, staff, "10", "anil-add-0009", providerId=anil["id"])  # his key, his ask
+    assert (own["availableAfter"], copied["availableAfter"]) == (
+        {"amount": "380.00"},
+        {"amount": "390.00"},  # added again for staff, never his result handed back
+    )
+
+    def withdraw(token: str, amount: str) -> Any:
+        request = {"amount": amount, "source": "AVAILABLE", "idempotencyKey": "shared-wd-01"}
+        return client.execute(WITHDRAW, {"input": request}, token=token).data[
+            "withdrawProviderFunds"
+        ]
+
+    assert withdraw(anil["token"], "90")["availableAfter"] == {"amount": "300.00"}
+    assert withdraw(bina, "100")["availableAfter"] == {"amount": "400.00"}
+    assert withdraw(anil["token"], "90")["availableAfter"] == {"amount": "300.00"}
+    me = "{ me { provider { availableFunds { amount } } } }"
+    assert [
+        client.execute(me, token=t).data["me"]["provider"]["availableFunds"]["amount"]
+        for t in (anil["token"], bina)
+    ] == ["300.00", "400.00"]

@@ -26,6 +26,7 @@ from domain.billing.runs import (
     resume_stalled_runs,
 )
 from domain.errors import InvalidInput
+from domain.idempotency import SYSTEM_REQUESTER
 from domain.ledger import LedgerAccount, verify_ledger
 from domain.loans import Loan, LoanOrigin, LoanStatus
 from domain.origination import _disburse, apply_for_loan
@@ -265,6 +266,7 @@ def test_no_loan_is_paid_out_on_a_day_already_closed(session: Session) -> None:
             LoanAsk("PERSONAL_EMI", Decimal("50000"), Decimal("14"), 6, DISBURSED + timedelta(1)),
             "key-closed-day",
             NOW,
+            requested_by=SYSTEM_REQUESTER,
         )
     assert refused.value.problems[0].field == "disbursementDate"
 

@@ -16,6 +16,7 @@ from domain.billing.bills import CardBill
 from domain.billing.calendar import calendar
 from domain.billing.card_payments import card_owed
 from domain.errors import DomainError
+from domain.idempotency import SYSTEM_REQUESTER
 from domain.ledger import verify_ledger
 from domain.loans import Loan, LoanStatus
 from domain.payments import Payment, PaymentRequest, make_payment
@@ -38,7 +39,7 @@ def short_card(session: Session, principal: str, apr: str, cycles: int) -> Loan:
 
 def pay(session: Session, loan: Loan, minor: int, on: date, key: str) -> None:
     request = PaymentRequest(loan.id or 0, Decimal(minor) / 100, on, key)
-    make_payment(session, request, today=on, now=NOW)
+    make_payment(session, request, today=on, now=NOW, requested_by=SYSTEM_REQUESTER)
 
 
 def cents(value: Decimal) -> int:

@@ -7,6 +7,7 @@ import pytest
 from sqlmodel import Session
 
 from domain.errors import InvalidInput
+from domain.idempotency import SYSTEM_REQUESTER
 from domain.ledger import verify_ledger
 from domain.loans import Loan, LoanStatus
 from domain.payments import PaymentExceedsOutstanding, PaymentRequest, make_payment
@@ -26,7 +27,7 @@ def day(n: int) -> date:
 
 def pay_card(session: Session, loan: Loan, amount: str, on: date, key: str) -> None:
     request = PaymentRequest(loan.id or 0, Decimal(amount), on, key)
-    make_payment(session, request, today=on, now=NOW)
+    make_payment(session, request, today=on, now=NOW, requested_by=SYSTEM_REQUESTER)
 
 
 def through(session: Session, last: int) -> None:

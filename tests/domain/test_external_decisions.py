@@ -15,6 +15,7 @@ from domain.external_decisions import (
     record_token,
     step_due,
 )
+from domain.idempotency import SYSTEM_REQUESTER
 from domain.origination import ApplicationStatus, LoanApplication, apply_for_loan
 from domain.scoring.external import ScoreReport, ScoringEngineUnavailable
 from domain.scoring.progress import ExternalScoring, RetryPolicy, ScoringStage
@@ -36,7 +37,12 @@ def _querying(session: Session, amount: str = "10000") -> tuple[LoanApplication,
     asha = customer(session)
     asha.customer_number = NUMBER
     application = apply_for_loan(
-        session, asha, LoanAsk("SCORED_MICRO", Decimal(amount), None, 30), "key-scored-1", NOW
+        session,
+        asha,
+        LoanAsk("SCORED_MICRO", Decimal(amount), None, 30),
+        "key-scored-1",
+        NOW,
+        requested_by=SYSTEM_REQUESTER,
     )
     assert application.id is not None
     initiate = step_due(
@@ -106,7 +112,12 @@ def _initiating(session: Session) -> tuple[LoanApplication, ScoringStep]:
     asha = customer(session)
     asha.customer_number = NUMBER
     application = apply_for_loan(
-        session, asha, LoanAsk("SCORED_MICRO", Decimal("1000"), None, 30), "key-scored-2", NOW
+        session,
+        asha,
+        LoanAsk("SCORED_MICRO", Decimal("1000"), None, 30),
+        "key-scored-2",
+        NOW,
+        requested_by=SYSTEM_REQUESTER,
     )
     assert application.id is not None
     initiate = step_due(

@@ -14,6 +14,7 @@ from sqlmodel import Session, func, select
 from domain.applications import LoanAsk
 from domain.customers import Customer, Registration, register_customer
 from domain.funding import Funding, repayment_shares, wallet_shares
+from domain.idempotency import SYSTEM_REQUESTER
 from domain.ledger import verify_ledger
 from domain.loans import Loan, LoanStatus
 from domain.money import Money
@@ -40,6 +41,7 @@ def funded_provider(session: Session, name: str, amount: str) -> Provider:
         source=None,
         key=f"seed-{name}-key",
         now=NOW,
+        requested_by=SYSTEM_REQUESTER,
     )
     return provider
 
@@ -60,7 +62,12 @@ def test_rules_section_2_funding_example(session: Session) -> None:
         for n, amt in (("prov_a", "300"), ("prov_b", "500"), ("prov_c", "1000"))
     )
     application = apply_for_loan(
-        session, borrower(session, 1), LoanAsk("P2P_FLAT", Decimal("1000")), "p2p-key-0001", NOW
+        session,
+        borrower(session, 1),
+        LoanAsk("P2P_FLAT", Decimal("1000")),
+        "p2p-key-0001",
+        NOW,
+        requested_by=SYSTEM_REQUESTER,
     )
     loan = session.get(Loan, application.loan_id)
     assert loan is not None and loan.status is LoanStatus.ACTIVE
@@ -79,7 +86,12 @@ def test_a_pool_that_cannot_cover_the_loan_rejects_it_and_changes_nothing(
         funded_provider(session, "prov_e", "2400"),
     ]
     application = apply_for_loan(
-        session, borrower(session, 2), LoanAsk("P2P_FLAT", Decimal("5000")), "p2p-key-0002", NOW
+        session,
+        borrower(session, 2),
+        LoanAsk("P2P_FLAT", Decimal("5000")),
+        "p2p-key-0002",
+        NOW,
+        requested_by=SYSTEM_REQUESTER,
     )
     assert application.status is ApplicationStatus.REJECTED and application.loan_id is None
     assert application.reasons[-1]["code"] == "INSUFFICIENT_POOL_FUNDS"
@@ -109,7 +121,12 @@ def test_fifty_concurrent_applications_never_lend_more_than_the_pool(
             customer = session.get(Customer, customer_ids[n])
             assert customer is not None
             application = apply_for_loan(
-                session, customer, LoanAsk("P2P_FLAT", Decimal("1000")), f"p2p-race-{n:04d}", NOW
+                session,
+                customer,
+                LoanAsk("P2P_FLAT", Decimal("1000")),
+                f"p2p-race-{n:04d}",
+                NOW,
+                requested_by=SYSTEM_REQUESTER,
             )
             session.commit()
             return application.status

@@ -11,6 +11,7 @@ from sqlmodel import Session, func, select
 from domain.applications import LoanAsk
 from domain.customers import Customer, Registration, register_customer
 from domain.errors import IdempotencyConflict
+from domain.idempotency import SYSTEM_REQUESTER
 from domain.ledger import LedgerAccount, verify_ledger
 from domain.loans import Loan, LoanStatus
 from domain.origination import (
@@ -46,6 +47,7 @@ def test_an_approved_bank_loan_is_made_scheduled_and_disbursed(session: Session)
         LoanAsk("PERSONAL_EMI", Decimal("120030"), Decimal("8.12"), 12, date(2026, 11, 20)),
         "key-00000001",
         NOW,
+        requested_by=SYSTEM_REQUESTER,
     )
     assert application.status is ApplicationStatus.APPROVED
     assert application.interest_rate == Decimal(12)  # neutral score: corrected to 12 %
@@ -71,6 +73,7 @@ def test_a_rejected_application_is_stored_with_its_reasons_and_makes_no_loan(
         LoanAsk("PERSONAL_EMI", Decimal("120030"), Decimal("12"), 12),
         "key-00000002",
         NOW,
+        requested_by=SYSTEM_REQUESTER,
     )
     assert application.status is ApplicationStatus.REJECTED and application.loan_id is None
     assert application.reasons[0]["code"] == "EMI_ABOVE_HALF_OF_SALARY"
@@ -97,6 +100,7 @@ def fund_pool(session: Session, amount: str = "100000") -> None:
         source=None,
         key="pool-seed-key",
         now=NOW,
+        requested_by=SYSTEM_REQUESTER,
     )
 
 
@@ -104,7 +108,12 @@ def test_provider_funded_loans_are_paid_out_of_the_pool(session: Session) -> Non
     fund_pool(session)
     asha = customer(session)
     application = apply_for_loan(
-        session, asha, LoanAsk("P2P_FLAT", Decimal("1000")), "key-00000003", NOW
+        session,
+        asha,
+        LoanAsk("P2P_FLAT", Decimal("1000")),
+        "key-00000003",
+        NOW,
+        requested_by=SYSTEM_REQUESTER,
     )
     loan = session.get(Loan, application.loan_id)
     assert loan is not None and loan.status is LoanStatus.ACTIVE
@@ -115,8 +124,8 @@ def test_provider_funded_loans_are_paid_out_of_the_pool(session: Session) -> Non
 def test_the_same_key_replays_and_a_changed_request_conflicts(session: Session) -> None:
     asha = customer(session)
     ask = LoanAsk("PERSONAL_EMI", Decimal("50000"), Decimal("14"), 6)
-    first = apply_for_loan(session, asha, ask, "key-00000004", NOW)
-    again = apply_for_loan(session, asha, ask, "key-00000004", NOW)
+    first = apply_for_loan(session, asha, ask, "key-00000004", NOW, requested_by=SYSTEM_REQUESTER)
+    again = apply_for_loan(session, asha, ask, "key-00000004", NOW, requested_by=SYSTEM_REQUESTER)
     assert again.id == first.id
     with pytest.raises(IdempotencyConflict):
         apply_for_loan(
@@ -125,6 +134,7 @@ def test_the_same_key_replays_and_a_changed_request_conflicts(session: Session) 
             LoanAsk("PERSONAL_EMI", Decimal("60000"), Decimal("14"), 6),
             "key-00000004",
             NOW,
+            requested_by=SYSTEM_REQUESTER,
         )
     assert session.exec(select(func.count()).select_from(Loan)).one() == 1
 
@@ -133,15 +143,32 @@ def test_one_undecided_application_per_product(session: Session) -> None:
     asha = customer(session)
     asha.customer_number = "234774784"  # the scored product needs a core banking customer
     pending = apply_for_loan(
-        session, asha, LoanAsk("SCORED_MICRO", Decimal("5000"), None, 30), "key-00000005", NOW
+        session,
+        asha,
+        LoanAsk("SCORED_MICRO", Decimal("5000"), None, 30),
+        "key-00000005",
+        NOW,
+        requested_by=SYSTEM_REQUESTER,
     )
     assert pending.status is ApplicationStatus.PENDING
     with pytest.raises(ApplicationPending):
         apply_for_loan(
-            session, asha, LoanAsk("SCORED_MICRO", Decimal("6000"), None, 30), "key-00000006", NOW
+            session,
+            asha,
+            LoanAsk("SCORED_MICRO", Decimal("6000"), None, 30),
+            "key-00000006",
+            NOW,
+            requested_by=SYSTEM_REQUESTER,
         )
     fund_pool(session)
-    other = apply_for_loan(session, asha, LoanAsk("P2P_FLAT", Decimal("1000")), "key-00000007", NOW)
+    other = apply_for_loan(
+        session,
+        asha,
+        LoanAsk("P2P_FLAT", Decimal("1000")),
+        "key-00000007",
+        NOW,
+        requested_by=SYSTEM_REQUESTER,
+    )
     assert other.status is ApplicationStatus.APPROVED
 
 
@@ -149,7 +176,12 @@ def test_a_scored_product_needs_a_core_banking_customer(session: Session) -> Non
     asha = customer(session)
     with pytest.raises(NotACoreBankingCustomer):
         apply_for_loan(
-            session, asha, LoanAsk("SCORED_MICRO", Decimal("5000"), None, 30), "key-00000008", NOW
+            session,
+            asha,
+            LoanAsk("SCORED_MICRO", Decimal("5000"), None, 30),
+            "key-00000008",
+            NOW,
+            requested_by=SYSTEM_REQUESTER,
         )
     assert session.exec(select(func.count()).select_from(LoanApplication)).one() == 0
 
@@ -160,7 +192,12 @@ def test_a_pending_scored_application_asks_the_engine_only_after_commit(
     asha = customer(session)
     asha.customer_number = "234774784"
     pending = apply_for_loan(
-        session, asha, LoanAsk("SCORED_MICRO", Decimal("5000"), None, 30), "key-00000009", NOW
+        session,
+        asha,
+        LoanAsk("SCORED_MICRO", Decimal("5000"), None, 30),
+        "key-00000009",
+        NOW,
+        requested_by=SYSTEM_REQUESTER,
     )
     scoring = session.get(ExternalScoring, pending.id)
     assert scoring is not None and scoring.stage is ScoringStage.INITIATE
@@ -196,6 +233,7 @@ def test_new_loan_numbers_follow_the_highest_in_use(session: Session) -> None:
         LoanAsk("WEEKLY_FLAT", Decimal("200000"), None, 10),  # limits only: history aside
         "key-00000008",
         NOW,
+        requested_by=SYSTEM_REQUESTER,
     )
     assert session.get(Loan, application.loan_id).number > 90_000  # type: ignore[union-attr]
 
@@ -221,6 +259,7 @@ def test_concurrent_requests_with_one_key_make_one_application(postgresql_url: s
                 LoanAsk("PERSONAL_EMI", Decimal("50000"), Decimal("14"), 6),
                 "same-key-0001",
                 NOW,
+                requested_by=SYSTEM_REQUESTER,
             )
             session.commit()
             return application.id
@@ -260,6 +299,7 @@ def test_concurrent_applications_cannot_slip_past_the_emi_rule_together(
                 LoanAsk("PERSONAL_EMI", Decimal("200000"), Decimal("14"), 12),
                 f"race-key-{n:04d}",
                 NOW,
+                requested_by=SYSTEM_REQUESTER,
             )
             session.commit()
             return application.status

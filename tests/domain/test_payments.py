@@ -18,6 +18,7 @@ from sqlmodel import Session, col, func, select
 from domain.applications import LoanAsk
 from domain.errors import DomainError, IdempotencyConflict, InvalidInput
 from domain.funding import Funding
+from domain.idempotency import SYSTEM_REQUESTER
 from domain.ledger import JournalLine, LedgerAccount, verify_ledger
 from domain.loans import Loan, LoanOrigin, LoanStatus
 from domain.money import Money
@@ -47,7 +48,9 @@ LATER = date(2027, 12, 31)  # "today" for tests that pay along a whole schedule
 
 
 def open_loan(session: Session, ask: LoanAsk, n: int = 1, key: str = "loan-key-0001") -> Loan:
-    application = apply_for_loan(session, borrower(session, n), ask, key, NOW)
+    application = apply_for_loan(
+        session, borrower(session, n), ask, key, NOW, requested_by=SYSTEM_REQUESTER
+    )
     loan = session.get(Loan, application.loan_id)
     assert loan is not None, application.reasons
     return loan
@@ -66,6 +69,7 @@ def pay(
         PaymentRequest(loan.id or 0, Decimal(amount), paid_on, key),
         today=today,
         now=NOW,
+        requested_by=SYSTEM_REQUESTER,
     )
 
 
@@ -404,6 +408,7 @@ def paying(
                 PaymentRequest(loan_id, Decimal(amount(n)), None, key(n)),
                 today=LATER,
                 now=NOW,
+                requested_by=SYSTEM_REQUESTER,
             )
             session.commit()
             return payment.id or 0
@@ -455,6 +460,38 @@ def test_a_hundred_requests_sharing_ten_keys_make_ten_payments(
         assert loan is not None
         assert session.exec(select(func.count()).select_from(Payment)).one() == 10
         assert owed(session, loan) == before - Money.of("2500", "INR")
+
+
+def test_two_payers_racing_with_the_same_ten_keys_each_pay_once_per_key(
+    pg_sessions: sessionmaker[Session],
+) -> None:
+    with pg_sessions() as session:
+        loan = open_loan(
+            session, LoanAsk("PERSONAL_EMI", Decimal("300000"), Decimal("12"), 36, START)
+        )
+        loan_id, before = loan.id or 0, owed(session, loan)
+        session.commit()
+
+    def attempt(n: int) -> tuple[int, int]:
+        payer = 1 + n // 10 % 2  # the borrower's user and a teller, keys shared-000 to -009
+        with pg_sessions() as session:
+            payment = make_payment(
+                session,
+                PaymentRequest(loan_id, Decimal("250"), None, f"shared-{n % 10:03d}"),
+                requested_by=payer,
+                today=LATER,
+                now=NOW,
+            )
+            session.commit()
+            return payer, payment.id or 0
+
+    made = run_threads(attempt, 100)
+    assert len(set(made)) == 20 and len({payment for _, payment in made}) == 20
+    with pg_sessions() as session:
+        loan = session.get(Loan, loan_id)
+        assert loan is not None
+        assert session.exec(select(func.count()).select_from(Payment)).one() == 20
+        assert owed(session, loan) == before - Money.of("5000", "INR")
 
 
 def test_concurrent_p2p_payments_sharing_providers_settle_exactly(

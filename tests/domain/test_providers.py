@@ -8,6 +8,7 @@ from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, func, select
 
 from domain.errors import IdempotencyConflict, InvalidInput
+from domain.idempotency import SYSTEM_REQUESTER
 from domain.ledger import open_accounts, verify_ledger
 from domain.money import Money
 from domain.providers import (
@@ -42,7 +43,16 @@ def move(
     key: str,
     source: FundsSource | None = None,
 ) -> ProviderOperation:
-    return move_funds(session, who, kind=kind, amount=inr(amount), source=source, key=key, now=NOW)
+    return move_funds(
+        session,
+        who,
+        kind=kind,
+        amount=inr(amount),
+        source=source,
+        key=key,
+        now=NOW,
+        requested_by=SYSTEM_REQUESTER,
+    )
 
 
 def test_added_funds_are_available_and_replays_apply_once(session: Session) -> None:
