@@ -94,7 +94,7 @@ def _insert(connection: sa.Connection, table: str, **values: object) -> int:
     return int(connection.execute(sa.text(statement), values).scalar_one())
 
 
-def _keys_used_before_0018(connection: sa.Connection) -> dict[str, int]:
+def _keys_used_before_0020(connection: sa.Connection) -> dict[str, int]:
     """Asha (a signed-in customer) and a walk-in customer (no user) each applied and paid
     with a key; Anil (a provider) added funds with one. Their users' ids by name."""
     at = datetime(2026, 12, 1, 10, tzinfo=UTC)
@@ -200,12 +200,12 @@ def _keys_used_before_0018(connection: sa.Connection) -> dict[str, int]:
     return users
 
 
-def test_keys_used_before_0018_belong_to_the_user_whose_row_it_is(unmigrated_url: str) -> None:
-    migrate(unmigrated_url, "0017")
+def test_keys_used_before_0020_belong_to_the_user_whose_row_it_is(unmigrated_url: str) -> None:
+    migrate(unmigrated_url, "0019")
     engine = sa.create_engine(unmigrated_url)
     try:
         with engine.begin() as connection:
-            users = _keys_used_before_0018(connection)
+            users = _keys_used_before_0020(connection)
 
         migrate(unmigrated_url)
 

@@ -10,8 +10,8 @@ requests), the provider's user for fund moves, else 0 (imported customers withou
 A key staff used for someone before this migration is theirs no more: staff retrying such a
 request after the upgrade would not get the first result, but a new request.
 
-Revision ID: 0018
-Revises: 0017
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-08 10:00:00.000000
 """
 from collections.abc import Sequence
@@ -20,8 +20,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '0018'
-down_revision: str | None = '0017'
+revision: str = '0020'
+down_revision: str | None = '0019'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
