@@ -21,6 +21,7 @@ from tests.databases import (
     sqlite_database,
 )
 from tests.live_server import GraphQLClient, LiveServer
+from tests.password_work import PasswordWorkSpy
 from tests.services import PG_ADMIN_URL, RUN_ID, require
 
 BACKENDS = ["sqlite", "postgresql"]
@@ -106,6 +107,17 @@ def make_user(server: LiveServer) -> Any:
             return user.id
 
     return make
+
+
+@pytest.fixture
+def password_work(monkeypatch: pytest.MonkeyPatch) -> Iterator[PasswordWorkSpy]:
+    """Counts (and can hold) every password hash and verification, in any server thread."""
+    from domain import passwords
+
+    spy = PasswordWorkSpy(passwords._hasher)
+    monkeypatch.setattr(passwords, "_hasher", spy)
+    yield spy
+    spy.gate.set()  # never leave a server thread waiting
 
 
 LOGIN = """
