@@ -25,6 +25,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from app import metrics
+from app.password_work import document_fields, hashes_passwords
 from app.request_ids import current_request_id
 from app.runtime import Runtime
 from app.websocket import SubscriptionsOnlyHandler
@@ -110,6 +111,18 @@ class LendgraphGraphQL(GraphQL[RequestContext, None]):
         )
         self.runtime = runtime
         self.limiter = anyio.CapacityLimiter(settings.worker_threads)
+        # Password hashing (login, self sign-up) gets threads of its own: however
+        # many hashes are asked for, the threads above stay free for signed-in requests.
+        self.sign_in_limiter = anyio.CapacityLimiter(settings.sign_in_threads)
+
+    def limiter_for(
+        self, request_data: GraphQLRequestData, context: RequestContext
+    ) -> anyio.CapacityLimiter:
+        """The sign-in pool for a document that hashes a password, else the ordinary one."""
+        fields = document_fields(request_data.query, self.runtime.settings.max_tokens)
+        if hashes_passwords(fields, signed_in=context.viewer is not None):
+            return self.sign_in_limiter
+        return self.limiter
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -226,9 +239,10 @@ class LendgraphGraphQL(GraphQL[RequestContext, None]):
         if token_problem is not None and not _only_signs_in(request_data):
             raise token_problem
         started = time.perf_counter()
+        limiter = self.limiter_for(request_data, context)
         try:
             result = await anyio.to_thread.run_sync(
-                self._execute_in_thread, request_data, context, allowed, limiter=self.limiter
+                self._execute_in_thread, request_data, context, allowed, limiter=limiter
             )
         except CannotGetOperationTypeError as e:
             raise HTTPException(400, e.as_http_error_reason()) from e

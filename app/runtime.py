@@ -68,7 +68,9 @@ class Runtime:
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
-        engine = make_engine(settings.database_url, pool_size=settings.worker_threads)
+        # Each request thread, signed-in or signing in, holds one connection at most.
+        pool_size = settings.worker_threads + settings.sign_in_threads
+        engine = make_engine(settings.database_url, pool_size=pool_size)
         session_factory = make_session_factory(engine)
         load_actor_modules(settings.actor_modules)
         events = make_event_hub(settings.redis_url, settings.queue_namespace)

@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     max_tokens: int = Field(2000, ge=50, alias="MAX_TOKENS")
     max_body_bytes: int = Field(1_000_000, ge=1024, alias="MAX_BODY_BYTES")
     worker_threads: int = Field(16, ge=1, le=256, alias="WORKER_THREADS")
+    sign_in_threads: int = Field(2, ge=1, le=64, alias="SIGN_IN_THREADS")
     allowed_origins: list[str] = Field(default_factory=list, alias="ALLOWED_ORIGINS")
     max_subscriptions_per_connection: int = Field(
         20, ge=1, alias="MAX_SUBSCRIPTIONS_PER_CONNECTION"

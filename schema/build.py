@@ -27,6 +27,7 @@ from strawberry.types import ExecutionContext
 
 from domain.errors import DomainError
 from schema.scalars import SCALAR_MAP, Money
+from schema.sign_in_guard import OneSignInPerOperation
 
 log = structlog.get_logger("lendgraph.graphql")
 
@@ -117,7 +118,8 @@ class LendgraphSchema(strawberry.Schema):
                     exc_info=error.original_error,
                 )
             else:
-                log.info("graphql_refused", request_id=request_id, message=error.message)
+                code = (error.extensions or {}).get("code")
+                log.info("graphql_refused", request_id=request_id, code=code, message=error.message)
 
 
 def build_schema(limits: SchemaLimits, **types: Any) -> strawberry.Schema:
@@ -130,6 +132,7 @@ def build_schema(limits: SchemaLimits, **types: Any) -> strawberry.Schema:
     limit_rules: list[type[ASTValidationRule]] = [
         depth_rule(limits.max_depth, None),
         alias_rule(limits.max_aliases),
+        OneSignInPerOperation,
     ]
     extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
