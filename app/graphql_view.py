@@ -177,6 +177,7 @@ class LendgraphGraphQL(GraphQL[RequestContext, None]):
             core_banking=self.runtime.core_banking,
             cbs_currency=self.runtime.settings.cbs_currency,
             business_date_settable=not self.runtime.settings.is_production,
+            attempts=self.runtime.attempts,
         )
         context.extras["token_problem"] = token_problem
         if isinstance(request, WebSocket):

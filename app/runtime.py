@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, func, select
 
+from app.attempt_limits import AttemptLimiter
 from app.db import make_engine, make_session_factory
 from app.events import EventHub, make_event_hub
 from app.settings import Settings
@@ -62,6 +63,7 @@ class Runtime:
     jobs: worker_runtime.WorkerRuntime
     core_banking: CoreBanking | None = None
     scoring_engine: HttpScoringEngine | None = None
+    attempts: AttemptLimiter | None = None
     _worker: dramatiq.Worker | None = None
     _scheduler: threading.Thread | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -117,6 +119,12 @@ class Runtime:
             jobs,
             core_banking,
             scoring_engine,
+            AttemptLimiter.per_address_and_username(
+                settings.rate_limit_per_address,
+                settings.rate_limit_per_username,
+                settings.redis_url,
+                settings.queue_namespace,
+            ),
         )
 
     def make_current(self) -> None:

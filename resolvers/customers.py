@@ -22,7 +22,7 @@ from domain.sign_up import SignUpReceived, sign_up
 from domain.users import Role, User
 from resolvers.context import RequestContext
 from resolvers.loaders import CreditAssessmentLoader, CustomerLoansLoader
-from resolvers.use_case import require_viewer, run_use_case
+from resolvers.use_case import admit_anonymous, require_viewer, run_use_case
 
 log = structlog.get_logger(__name__)
 
@@ -43,6 +43,9 @@ def register(
 
 
 def _sign_up(context: RequestContext, form: Registration) -> SignUpReceived | DomainError:
+    refused = admit_anonymous(context, form.username or "")
+    if refused is not None:
+        return refused
     received = run_use_case(context, lambda session: sign_up(session, form, context.today()))
     clash = received.clash if isinstance(received, SignUpReceived) else None
     if clash is not None:

@@ -19,6 +19,7 @@ from schema.errors import (
     InvalidInputError,
     NotAuthenticatedError,
     PermissionDeniedError,
+    RateLimitedError,
     UsernameTakenError,
     outcome,
     outcome_of,
@@ -169,11 +170,12 @@ RegisterCustomerResult = Annotated[
     | InvalidInputError
     | DuplicateCustomerError
     | UsernameTakenError
-    | PermissionDeniedError,
+    | PermissionDeniedError
+    | RateLimitedError,
     strawberry.union(
         "RegisterCustomerResult",
         description="STAFF: the customer, or precisely why not (DuplicateCustomerError). "
-        "Self sign-up: SignUpReceived or invalid input; never whether a "
+        "Self sign-up: SignUpReceived, invalid input, or RateLimitedError; never whether a "
         "detail is taken (so UsernameTakenError is no longer returned; it stays a member "
         "so that queries naming it remain valid).",
     ),
@@ -210,7 +212,8 @@ class CustomerMutations:
     @strawberry.mutation(
         description="Register a customer. Signed out: self sign-up, also creating a CUSTOMER "
         "account from username and password, answered SignUpReceived whether or not a "
-        "detail is already registered (sign in to continue). STAFF: on the customer's behalf, "
+        "detail is already registered (sign in to continue); budgeted per client address "
+        "and username (RateLimitedError), one per request. STAFF: on the customer's behalf, "
         "no account, with precise refusals. The approved limit is 36 × monthly income to the "
         "lakh; a transaction score is computed in the background when the national id has "
         "savings transactions."
