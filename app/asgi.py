@@ -120,6 +120,7 @@ def create_app(settings: Settings | None = None, schema: Any = None) -> Starlett
             yield
         finally:
             await runtime.events.stop()
+            graphql.password_work.close()
             await anyio.to_thread.run_sync(runtime.close)
 
     app = Starlette(

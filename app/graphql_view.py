@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
-from typing import Any
+from functools import partial
+from typing import Any, cast
 
 import anyio
+import strawberry
 import structlog
 from cross_web import HTTPException
-from graphql import FieldNode, GraphQLError, parse
+from graphql import DocumentNode, FieldNode, GraphQLError, GraphQLSchema, parse, validate
 from graphql.utilities import get_operation_ast
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -25,7 +27,13 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from app import metrics
-from app.password_work import document_fields, hashes_passwords
+from app.password_work import (
+    REFUSED_ANSWER_DELAY_SECONDS,
+    PasswordWorkThreads,
+    document_fields,
+    hashes_passwords,
+    read_document,
+)
 from app.request_ids import current_request_id
 from app.runtime import Runtime
 from app.websocket import SubscriptionsOnlyHandler
@@ -34,6 +42,7 @@ from domain.tables import utcnow
 from domain.users import is_signed_in
 from resolvers.context import RequestContext, Viewer
 from schema.build import masked_error
+from schema.sign_in_guard import OneSignInPerOperation
 
 log = structlog.get_logger(__name__)
 
@@ -62,6 +71,13 @@ def _only_signs_in(request_data: GraphQLRequestData) -> bool:
         for selection in operation.selection_set.selections
     }
     return bool(fields) and fields <= SIGN_IN_FIELDS
+
+
+async def _held_back(result: ExecutionResult) -> ExecutionResult:
+    """A client refused for abuse waits for its answer, at the cost of a sleeping coroutine:
+    one that waits for each answer before asking again is slowed to a try a second."""
+    await anyio.sleep(REFUSED_ANSWER_DELAY_SECONDS)
+    return result
 
 
 CDN = "https://unpkg.com"  # where Strawberry's page loads GraphiQL and React from
@@ -113,16 +129,35 @@ class LendgraphGraphQL(GraphQL[RequestContext, None]):
         self.limiter = anyio.CapacityLimiter(settings.worker_threads)
         # Password hashing (login, self sign-up) gets threads of its own: however
         # many hashes are asked for, the threads above stay free for signed-in requests.
-        self.sign_in_limiter = anyio.CapacityLimiter(settings.sign_in_threads)
+        self.password_work = PasswordWorkThreads(settings.sign_in_threads)
+        self.core_schema: GraphQLSchema = cast(strawberry.Schema, schema)._schema
 
-    def limiter_for(
-        self, request_data: GraphQLRequestData, context: RequestContext
-    ) -> anyio.CapacityLimiter:
-        """The sign-in pool for a document that hashes a password, else the ordinary one."""
-        fields = document_fields(request_data.query, self.runtime.settings.max_tokens)
-        if hashes_passwords(fields, signed_in=context.viewer is not None):
-            return self.sign_in_limiter
-        return self.limiter
+    async def _run(
+        self, request_data: GraphQLRequestData, context: RequestContext, allowed: Any
+    ) -> ExecutionResult:
+        """The operation, whole, on the password-work threads or the ordinary ones."""
+        document = read_document(request_data.query, self.runtime.settings.max_tokens)
+        refused = self._refuse_before_running(document)
+        if refused is not None:
+            return await _held_back(refused)
+        execute = partial(self._execute_in_thread, request_data, context, allowed)
+        if hashes_passwords(document_fields(document), signed_in=context.viewer is not None):
+            result = await self.password_work.run(execute)
+        else:
+            result = await anyio.to_thread.run_sync(execute, limiter=self.limiter)
+        return await _held_back(result) if context.attempt_refused else result
+
+    def _refuse_before_running(self, document: DocumentNode | None) -> ExecutionResult | None:
+        """More than one sign-in per operation is refused here, for the price of one walk of
+        the document: a flood of them never reaches a thread. (Schema validation applies
+        the same rule to whatever comes another way.)"""
+        if document is None:
+            return None
+        errors = validate(self.core_schema, document, [OneSignInPerOperation])
+        if not errors:
+            return None
+        self.schema.process_errors(errors)
+        return ExecutionResult(data=None, errors=errors)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -240,11 +275,8 @@ class LendgraphGraphQL(GraphQL[RequestContext, None]):
         if token_problem is not None and not _only_signs_in(request_data):
             raise token_problem
         started = time.perf_counter()
-        limiter = self.limiter_for(request_data, context)
         try:
-            result = await anyio.to_thread.run_sync(
-                self._execute_in_thread, request_data, context, allowed, limiter=limiter
-            )
+            result = await self._run(request_data, context, allowed)
         except CannotGetOperationTypeError as e:
             raise HTTPException(400, e.as_http_error_reason()) from e
         except InvalidOperationTypeError as e:

@@ -61,6 +61,7 @@ class RequestContext:
     cbs_currency: str = "KES"
     business_date_settable: bool = False  # development and tests only, never production
     attempts: AttemptBudget | None = None  # budgets of anonymous sign-in attempts (None: none)
+    attempt_refused: bool = False  # an attempt was over budget: the answer is held back
 
     @property
     def db(self) -> Session:

@@ -54,5 +54,6 @@ def admit_anonymous(context: RequestContext, username: str | None = None) -> Rat
     try:
         attempts.admit(context.attempts, context.client_address, username)
     except RateLimited as refused:
+        context.attempt_refused = True
         return refused
     return None

@@ -6,6 +6,8 @@ shows every hash and verification a request makes, whichever use case makes it.
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 from typing import Any
 
@@ -17,11 +19,14 @@ class PasswordWorkSpy:
         self.started = threading.Semaphore(0)  # released once per call as it begins
         self.gate = threading.Event()  # calls wait here until it is set
         self.gate.set()
+        self.niceness: list[int] = []  # the CPU priority of each calling thread (Linux)
         self._lock = threading.Lock()
 
     def _begin(self) -> None:
         with self._lock:
             self.calls += 1
+            if sys.platform == "linux":
+                self.niceness.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
         self.started.release()
         if not self.gate.wait(timeout=60):
             raise TimeoutError("the test never opened the gate")

@@ -1,6 +1,8 @@
 """Sign-in cannot crowd out signed-in users: one sign-in field per operation, refused before
 any password is checked, and password work on threads of its own."""
 
+import os
+import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -9,6 +11,7 @@ import pytest
 
 from app.asgi import create_app
 from domain.users import Role, create_user
+from schema.build import SchemaLimits, build_schema
 from tests.conftest import LOGIN, PASSWORD, make_settings
 from tests.databases import empty_all_tables
 from tests.live_server import GraphQLClient, LiveServer
@@ -41,6 +44,13 @@ def test_an_operation_with_two_sign_ins_is_refused_before_any_password_work(
     assert [e["extensions"]["code"] for e in response.errors] == ["TOO_MANY_SIGN_IN_FIELDS"]
     assert "at most 1 of login, refreshToken, registerCustomer" in response.errors[0]["message"]
     assert password_work.calls == 0
+
+
+@pytest.mark.parametrize("document", REFUSED_DOCUMENTS.values(), ids=REFUSED_DOCUMENTS.keys())
+def test_the_schema_itself_refuses_two_sign_ins_in_an_operation(document: str) -> None:
+    result = build_schema(SchemaLimits()).execute_sync(document)
+    assert result.errors is not None
+    assert [e.extensions for e in result.errors] == [{"code": "TOO_MANY_SIGN_IN_FIELDS"}]
 
 
 def test_one_sign_in_per_operation_runs_even_beside_other_operations(
@@ -87,6 +97,7 @@ def test_signed_in_requests_are_served_while_every_sign_in_thread_is_hashing(
     bearer = token if kind == "logins with a bearer token" else None
     password_work.gate.clear()  # from now on, every hash waits for the gate
     password_work.calls = 0
+    password_work.niceness.clear()
     started = password_work.started
     while started.acquire(blocking=False):
         pass
@@ -113,3 +124,6 @@ def test_signed_in_requests_are_served_while_every_sign_in_thread_is_hashing(
     client.close()
     assert all(answer.get("errors") is None for answer in answers), answers
     assert password_work.calls == 4
+    if sys.platform == "linux":  # and on threads that yield the processors to signed-in ones
+        ours = os.getpriority(os.PRIO_PROCESS, 0)
+        assert password_work.niceness and min(password_work.niceness) > ours
