@@ -15,6 +15,7 @@ import contextvars
 import os
 import sys
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -53,11 +54,11 @@ def read_document(query: str | None, max_tokens: int) -> DocumentNode | None:
         return None
 
 
-def document_fields(document: DocumentNode | None) -> frozenset[str]:
-    """Every field name in the document, fragment definitions included."""
+def document_fields(document: DocumentNode | None) -> Counter[str]:
+    """How often each field name occurs in the document, fragment definitions included."""
     if document is None:
-        return frozenset()
-    return frozenset(
+        return Counter()
+    return Counter(
         name
         for definition in document.definitions
         if isinstance(definition, ExecutableDefinitionNode)
@@ -65,7 +66,7 @@ def document_fields(document: DocumentNode | None) -> frozenset[str]:
     )
 
 
-def hashes_passwords(fields: frozenset[str], signed_in: bool) -> bool:
+def hashes_passwords(fields: Counter[str], signed_in: bool) -> bool:
     return HASHING in fields or (not signed_in and HASHING_WHEN_SIGNED_OUT in fields)
 
 

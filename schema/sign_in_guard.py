@@ -17,7 +17,7 @@ from graphql import (
 )
 from graphql.validation import ValidationRule
 
-SIGN_IN_FIELDS = frozenset({"login", "refreshToken", "registerCustomer"})
+ONE_PER_OPERATION = frozenset({"login", "refreshToken", "registerCustomer"})
 MAX_SIGN_IN_FIELDS = 1
 TOO_MANY_SIGN_IN_FIELDS = "TOO_MANY_SIGN_IN_FIELDS"
 
@@ -39,7 +39,7 @@ class OneSignInPerOperation(ValidationRule):
 
     def enter_field(self, node: FieldNode, *_: Any) -> None:
         mutation = self.context.schema.mutation_type
-        if node.name.value in SIGN_IN_FIELDS and self.context.get_parent_type() is mutation:
+        if node.name.value in ONE_PER_OPERATION and self.context.get_parent_type() is mutation:
             self.found.setdefault(self.definition, []).append(node)
 
     def leave_document(self, node: DocumentNode, *_: Any) -> None:
@@ -53,7 +53,7 @@ class OneSignInPerOperation(ValidationRule):
                 self.report_error(
                     GraphQLError(
                         f"An operation may hold at most {MAX_SIGN_IN_FIELDS} of "
-                        f"{', '.join(sorted(SIGN_IN_FIELDS))} (aliases included); "
+                        f"{', '.join(sorted(ONE_PER_OPERATION))} (aliases included); "
                         f"this one holds {len(fields)}. Send them as separate requests.",
                         fields,
                         extensions={"code": TOO_MANY_SIGN_IN_FIELDS},
