@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 CHECK_DB := sqlite:///var/alembic-check.db
 
-.PHONY: install run test fuzz check lint format typecheck imports migrations-check schema-check schema bench bench-payments bench-billing bench-scoring clean
+.PHONY: install run test fuzz check lint format typecheck imports migrations-check schema-check schema bench bench-payments bench-billing bench-scoring bench-sign-in clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -71,6 +71,9 @@ bench-billing: install ## one business day closed over 100,000 loans on PostgreS
 
 bench-scoring: install ## apply -> decided latency of external scoring, against a running `make run`
 	$(BIN)/python bench/scoring.py
+
+bench-sign-in: install ## signed-in latency while anonymous clients hammer sign-in (PostgreSQL, Redis)
+	$(BIN)/python bench/sign_in_abuse.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -128,6 +128,7 @@ def create_app(settings: Settings | None = None, schema: Any = None) -> Starlett
             with suppress(asyncio.CancelledError):
                 await revocations
             await runtime.events.stop()
+            graphql.password_work.close()
             await anyio.to_thread.run_sync(runtime.close)
 
     app = Starlette(

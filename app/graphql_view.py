@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from datetime import timedelta
-from typing import Any
+from functools import partial
+from typing import Any, cast
 
 import anyio
+import strawberry
 import structlog
 from cross_web import HTTPException
-from graphql import FieldNode, GraphQLError, parse
+from graphql import DocumentNode, FieldNode, GraphQLError, GraphQLSchema, parse, validate
 from graphql.utilities import get_operation_ast
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -26,6 +29,13 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from app import graphql_over_http, metrics
 from app.http_requests import StrictJsonBodies
+from app.password_work import (
+    REFUSED_ANSWER_DELAY_SECONDS,
+    PasswordWorkThreads,
+    document_fields,
+    hashes_passwords,
+    read_document,
+)
 from app.request_ids import current_request_id
 from app.runtime import Runtime
 from app.websocket import SubscriptionsOnlyHandler
@@ -34,6 +44,7 @@ from domain.database_outage import is_database_outage
 from domain.tables import utcnow
 from resolvers.context import RequestContext, Viewer
 from schema.build import failure_error
+from schema.sign_in_guard import ONE_PER_OPERATION, OneSignInPerOperation
 
 log = structlog.get_logger(__name__)
 
@@ -72,6 +83,13 @@ def _only_signs_in(request_data: GraphQLRequestData) -> bool:
         for selection in operation.selection_set.selections
     }
     return bool(fields) and fields <= SIGN_IN_FIELDS
+
+
+async def _held_back(result: ExecutionResult) -> ExecutionResult:
+    """A client refused for abuse waits for its answer, at the cost of a sleeping coroutine:
+    one that waits for each answer before asking again is slowed to a try a second."""
+    await anyio.sleep(REFUSED_ANSWER_DELAY_SECONDS)
+    return result
 
 
 CDN = "https://unpkg.com"  # where Strawberry's page loads GraphiQL and React from
@@ -121,6 +139,40 @@ class LendgraphGraphQL(StrictJsonBodies, GraphQL[RequestContext, None]):
         )
         self.runtime = runtime
         self.limiter = anyio.CapacityLimiter(settings.worker_threads)
+        # Password hashing (login, self sign-up) gets threads of its own: however
+        # many hashes are asked for, the threads above stay free for signed-in requests.
+        self.password_work = PasswordWorkThreads(settings.sign_in_threads)
+        self.core_schema: GraphQLSchema = cast(strawberry.Schema, schema)._schema
+
+    async def _run(
+        self, request_data: GraphQLRequestData, context: RequestContext, allowed: Any
+    ) -> ExecutionResult:
+        """The operation, whole, on the password-work threads or the ordinary ones."""
+        document = read_document(request_data.query, self.runtime.settings.max_tokens)
+        fields = document_fields(document)
+        refused = self._refuse_before_running(document, fields)
+        if refused is not None:
+            return await _held_back(refused)
+        execute = partial(self._execute_in_thread, request_data, context, allowed)
+        if hashes_passwords(fields, signed_in=context.viewer is not None):
+            result = await self.password_work.run(execute)
+        else:
+            result = await anyio.to_thread.run_sync(execute, limiter=self.limiter)
+        return await _held_back(result) if context.attempt_refused else result
+
+    def _refuse_before_running(
+        self, document: DocumentNode | None, fields: Counter[str]
+    ) -> ExecutionResult | None:
+        """More than one sign-in per operation is refused here, for the price of one walk of
+        the document: a flood of them never reaches a thread. (Schema validation applies
+        the same rule to whatever comes another way.)"""
+        if document is None or sum(fields[name] for name in ONE_PER_OPERATION) <= 1:
+            return None
+        errors = validate(self.core_schema, document, [OneSignInPerOperation])
+        if not errors:
+            return None
+        self.schema.process_errors(errors)
+        return ExecutionResult(data=None, errors=errors)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -217,6 +269,7 @@ class LendgraphGraphQL(StrictJsonBodies, GraphQL[RequestContext, None]):
             core_banking=self.runtime.core_banking,
             cbs_currency=self.runtime.settings.cbs_currency,
             business_date_settable=not self.runtime.settings.is_production,
+            attempts=self.runtime.attempts,
         )
         context.extras["token_problem"] = token_problem
         if isinstance(request, WebSocket):
@@ -278,9 +331,7 @@ class LendgraphGraphQL(StrictJsonBodies, GraphQL[RequestContext, None]):
             raise token_problem
         started = time.perf_counter()
         try:
-            result = await anyio.to_thread.run_sync(
-                self._execute_in_thread, request_data, context, allowed, limiter=self.limiter
-            )
+            result = await self._run(request_data, context, allowed)
         except CannotGetOperationTypeError as e:  # a GraphQL request error, as when parsing
             result = ExecutionResult(data=None, errors=[GraphQLError(e.as_http_error_reason())])
         except InvalidOperationTypeError as e:

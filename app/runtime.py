@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, func, select
 
+from app.attempt_limits import AttemptLimiter
 from app.db import make_engine, make_session_factory
 from app.events import EventHub, make_event_hub
 from app.settings import Settings
@@ -72,13 +73,16 @@ class Runtime:
     sign_ins: SignInCheck
     core_banking: CoreBanking | None = None
     scoring_engine: HttpScoringEngine | None = None
+    attempts: AttemptLimiter | None = None
     _worker: dramatiq.Worker | None = None
     _scheduler: threading.Thread | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
-        engine = make_engine(settings.database_url, pool_size=settings.worker_threads)
+        # Each request thread, signed-in or signing in, holds one connection at most.
+        pool_size = settings.worker_threads + settings.sign_in_threads
+        engine = make_engine(settings.database_url, pool_size=pool_size)
         session_factory = make_session_factory(engine)
         load_actor_modules(settings.actor_modules)
         events = make_event_hub(
@@ -131,6 +135,12 @@ class Runtime:
             sign_ins,
             core_banking,
             scoring_engine,
+            AttemptLimiter.per_address_and_username(
+                settings.rate_limit_per_address,
+                settings.rate_limit_per_username,
+                settings.redis_url,
+                settings.queue_namespace,
+            ),
         )
 
     def make_current(self) -> None:

@@ -7,7 +7,8 @@ from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from limits import parse_many
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.access_tokens import TokenPolicy
@@ -58,6 +59,9 @@ class Settings(BaseSettings):
     max_tokens: int = Field(2000, ge=50, alias="MAX_TOKENS")
     max_body_bytes: int = Field(1_000_000, ge=1024, alias="MAX_BODY_BYTES")
     worker_threads: int = Field(16, ge=1, le=256, alias="WORKER_THREADS")
+    sign_in_threads: int = Field(2, ge=1, le=64, alias="SIGN_IN_THREADS")
+    rate_limit_per_address: str = Field("30/minute;300/hour", alias="RATE_LIMIT_PER_ADDRESS")
+    rate_limit_per_username: str = Field("10/minute;60/hour", alias="RATE_LIMIT_PER_USERNAME")
     allowed_origins: list[str] = Field(default_factory=list, alias="ALLOWED_ORIGINS")
     max_subscriptions_per_connection: int = Field(
         20, ge=1, alias="MAX_SUBSCRIPTIONS_PER_CONNECTION"
@@ -119,6 +123,13 @@ class Settings(BaseSettings):
     @property
     def embedded_broker(self) -> bool:
         return not self.redis_url
+
+    @field_validator("rate_limit_per_address", "rate_limit_per_username")
+    @classmethod
+    def _rate_limits_parse(cls, value: str) -> str:
+        """`limits` notation: `N/second|minute|hour|day`, several joined by `;`."""
+        parse_many(value)  # raises ValueError on anything else
+        return value
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

@@ -101,3 +101,14 @@ class IdempotencyConflict(DomainError):
     def __init__(self, key: str) -> None:
         super().__init__(f"You already used the idempotency key {key!r} for a different request.")
         self.key = key
+
+
+class RateLimited(DomainError):
+    code = "RATE_LIMITED"
+
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__(
+            "Too many attempts from this address or for this username; "
+            f"try again in {retry_after_seconds} s."
+        )
+        self.retry_after_seconds = retry_after_seconds

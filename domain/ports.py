@@ -15,3 +15,11 @@ class JobQueue(Protocol):
     """Enqueues a background job by actor name, carrying the outbox message id."""
 
     def enqueue(self, actor_name: str, message_id: str, payload: dict[str, Any]) -> None: ...
+
+
+class AttemptBudget(Protocol):
+    """Counts anonymous attempts per key within a scope (a client address, a username)."""
+
+    def spend(self, scope: str, key: str) -> int | None:
+        """Count one attempt; None if within the budget, else the seconds until one is free."""
+        ...

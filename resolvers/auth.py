@@ -9,7 +9,7 @@ from domain.errors import DomainError, FieldProblem, InvalidInput
 from domain.sign_in import IssuedTokens
 from domain.users import User
 from resolvers.context import RequestContext
-from resolvers.use_case import run_use_case
+from resolvers.use_case import admit_anonymous, run_use_case
 
 MAX_CREDENTIAL_LENGTH = 1024
 MAX_USERNAME_LENGTH = 64
@@ -26,6 +26,10 @@ def _check_present(**fields: str) -> None:
 
 
 def login(context: RequestContext, username: str, password: str) -> IssuedTokens | DomainError:
+    refused = admit_anonymous(context, username)
+    if refused is not None:
+        return refused
+
     def use_case(session: Session) -> IssuedTokens:
         _check_present(username=username, password=password)
         if len(username) > MAX_USERNAME_LENGTH:
@@ -36,6 +40,10 @@ def login(context: RequestContext, username: str, password: str) -> IssuedTokens
 
 
 def refresh(context: RequestContext, refresh_token: str) -> IssuedTokens | DomainError:
+    refused = admit_anonymous(context)
+    if refused is not None:
+        return refused
+
     def use_case(session: Session) -> IssuedTokens:
         _check_present(refreshToken=refresh_token)
         return sign_in.refresh(session, context.sign_in, refresh_token, context.now())

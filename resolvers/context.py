@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from domain.billing.calendar import business_date
 from domain.core_banking import CoreBanking
+from domain.ports import AttemptBudget
 from domain.sign_in import SignInPolicy
 from domain.tables import utcnow
 from domain.unit_of_work import AfterCommit, UnitOfWork
@@ -65,6 +66,8 @@ class RequestContext:
     core_banking: CoreBanking | None = None  # the bank's CBS, for onboarding (RULES.md §3)
     cbs_currency: str = "KES"
     business_date_settable: bool = False  # development and tests only, never production
+    attempts: AttemptBudget | None = None  # budgets of anonymous sign-in attempts (None: none)
+    attempt_refused: bool = False  # an attempt was over budget: the answer is held back
 
     @property
     def db(self) -> Session:

@@ -2,27 +2,56 @@
 
 from __future__ import annotations
 
+import structlog
 from sqlmodel import Session
 
 from domain import customers as domain
 from domain.credit_assessment import CreditAssessment
-from domain.customers import Customer, CustomerNotFound, ProfileChange, Registration
+from domain.customers import (
+    Customer,
+    CustomerNotFound,
+    DuplicateCustomer,
+    ProfileChange,
+    Registration,
+)
 from domain.errors import DomainError
 from domain.loans import Loan
 from domain.national_ids import NationalIdChange, set_national_id
 from domain.pagination import Page
+from domain.sign_up import SignUpReceived, sign_up
 from domain.users import Role, User
 from resolvers.context import RequestContext
 from resolvers.loaders import CreditAssessmentLoader, CustomerLoansLoader
-from resolvers.use_case import require_viewer, run_use_case
+from resolvers.use_case import admit_anonymous, require_viewer, run_use_case
+
+log = structlog.get_logger(__name__)
 
 
-def register(context: RequestContext, form: Registration) -> Customer | DomainError:
+def register(
+    context: RequestContext, form: Registration
+) -> Customer | SignUpReceived | DomainError:
+    """Signed out: self sign-up, answered alike whoever is registered. Signed in: staff
+    register on the customer's behalf (and hear precisely what clashes); others may not."""
+    if context.viewer is None:
+        return _sign_up(context, form)
+
     def use_case(session: Session) -> Customer:
         by = session.get(User, context.viewer.user_id) if context.viewer else None
         return domain.register_customer(session, form, context.today(), by)
 
     return run_use_case(context, use_case)
+
+
+def _sign_up(context: RequestContext, form: Registration) -> SignUpReceived | DomainError:
+    refused = admit_anonymous(context, form.username or "")
+    if refused is not None:
+        return refused
+    received = run_use_case(context, lambda session: sign_up(session, form, context.today()))
+    clash = received.clash if isinstance(received, SignUpReceived) else None
+    if clash is not None:
+        taken = clash.field if isinstance(clash, DuplicateCustomer) else "username"
+        log.info("self_sign_up_not_completed", request_id=context.request_id, taken=taken)
+    return received
 
 
 def update_my_profile(context: RequestContext, change: ProfileChange) -> Customer | DomainError:

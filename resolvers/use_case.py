@@ -7,7 +7,8 @@ from typing import TypeVar
 
 from sqlmodel import Session
 
-from domain.errors import DomainError, NotAuthenticated, PermissionDenied
+from domain import attempts
+from domain.errors import DomainError, NotAuthenticated, PermissionDenied, RateLimited
 from domain.users import Role
 from resolvers.context import RequestContext, Viewer
 
@@ -45,3 +46,14 @@ def require_viewer(context: RequestContext, *roles: Role) -> Viewer:
     if roles and context.viewer.role not in roles:
         raise PermissionDenied()
     return context.viewer
+
+
+def admit_anonymous(context: RequestContext, username: str | None = None) -> RateLimited | None:
+    """Spend one anonymous attempt of the caller's address (and of `username`): the refusal
+    when a budget is spent, before any transaction or password work starts."""
+    try:
+        attempts.admit(context.attempts, context.client_address, username)
+    except RateLimited as refused:
+        context.attempt_refused = True
+        return refused
+    return None

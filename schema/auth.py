@@ -13,6 +13,7 @@ from schema.errors import (
     InvalidCredentialsError,
     InvalidInputError,
     InvalidRefreshTokenError,
+    RateLimitedError,
     TooManyLoginAttemptsError,
     outcome,
 )
@@ -73,11 +74,15 @@ class LogoutSuccess:
 
 
 LoginResult = Annotated[
-    AuthTokens | InvalidInputError | InvalidCredentialsError | TooManyLoginAttemptsError,
+    AuthTokens
+    | InvalidInputError
+    | InvalidCredentialsError
+    | TooManyLoginAttemptsError
+    | RateLimitedError,
     strawberry.union("LoginResult", description="Tokens, or why sign-in failed."),
 ]
 RefreshTokenResult = Annotated[
-    AuthTokens | InvalidInputError | InvalidRefreshTokenError,
+    AuthTokens | InvalidInputError | InvalidRefreshTokenError | RateLimitedError,
     strawberry.union("RefreshTokenResult", description="New tokens, or why refresh failed."),
 ]
 LogoutResult = Annotated[
@@ -88,7 +93,12 @@ LogoutResult = Annotated[
 
 @strawberry.type
 class AuthMutations:
-    @strawberry.mutation(description="Sign in with username and password.")
+    @strawberry.mutation(
+        description="Sign in with username and password. One sign-in field (login, "
+        "refreshToken or registerCustomer) per request; attempts are budgeted per client "
+        "address and per username (RateLimitedError), and failures pause the username "
+        "(TooManyLoginAttemptsError)."
+    )
     def login(
         self,
         info: Info,
@@ -99,7 +109,10 @@ class AuthMutations:
         result = resolvers.login(info.context, input.username, input.password)
         return outcome(result, AuthTokens.from_tokens)
 
-    @strawberry.mutation(description="Exchange a refresh token for new tokens (rotation).")
+    @strawberry.mutation(
+        description="Exchange a refresh token for new tokens (rotation). Counts against the "
+        "client address's budget of anonymous attempts (RateLimitedError)."
+    )
     def refresh_token(
         self,
         info: Info,

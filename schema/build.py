@@ -31,6 +31,7 @@ from domain.database_outage import is_database_outage
 from domain.errors import DomainError
 from schema.input_screen import screen_arguments
 from schema.scalars import SCALAR_MAP, Money
+from schema.sign_in_guard import OneSignInPerOperation
 from schema.suggestions import ExecutorWithoutSuggestions, ValidationWithoutSuggestions
 
 log = structlog.get_logger("lendgraph.graphql")
@@ -173,7 +174,8 @@ class LendgraphSchema(strawberry.Schema):
                     exc_info=error.original_error,
                 )
             else:
-                log.info("graphql_refused", request_id=request_id, message=error.message)
+                code = (error.extensions or {}).get("code")
+                log.info("graphql_refused", request_id=request_id, code=code, message=error.message)
 
 
 def build_schema(limits: SchemaLimits, **types: Any) -> strawberry.Schema:
@@ -186,6 +188,7 @@ def build_schema(limits: SchemaLimits, **types: Any) -> strawberry.Schema:
     limit_rules: list[type[ASTValidationRule]] = [
         depth_rule(limits.max_depth, None),
         alias_rule(limits.max_aliases),
+        OneSignInPerOperation,
     ]
     # Suggestions ("Did you mean …") name what introspection would show: they go with it.
     suggest = limits.introspection

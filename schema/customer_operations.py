@@ -10,6 +10,7 @@ import strawberry
 
 from domain import customers as domain
 from domain.national_ids import NationalIdChange
+from domain.sign_up import SignUpReceived as SignUpOutcome
 from resolvers import customers as resolvers
 from schema.customers import CustomerNode, IdType, to_node
 from schema.errors import (
@@ -18,6 +19,7 @@ from schema.errors import (
     InvalidInputError,
     NotAuthenticatedError,
     PermissionDeniedError,
+    RateLimitedError,
     UsernameTakenError,
     outcome,
     outcome_of,
@@ -28,7 +30,9 @@ from schema.pagination import AfterCursor, Connection, PageSize, decode_cursor
 from schema.permissions import IsStaff
 
 
-@strawberry.input(description="A new customer. Staff register others; anyone may sign up.")
+@strawberry.input(
+    description="A new customer. Staff register others; anyone signed out may sign up."
+)
 class RegisterCustomerInput:
     first_name: str = strawberry.field(description="Given name.")
     last_name: str = strawberry.field(description="Family name.")
@@ -134,9 +138,25 @@ class VerifyCustomerIdentitySuccess:
     customer: CustomerNode = strawberry.field(description="The customer as verified.")
 
 
-@strawberry.type(description="The customer was registered.")
+@strawberry.type(description="STAFF: the customer was registered.")
 class RegisterCustomerSuccess:
     customer: CustomerNode = strawberry.field(description="The new customer.")
+
+
+@strawberry.type(
+    description="Self sign-up: the same answer whether or not the username, phone number or "
+    "national id is already registered. If they were all new, the customer and their "
+    "account exist now: sign in with the username and password to continue (`me { customer "
+    "}` then shows the record). If sign-in fails, a detail was taken and nothing was stored."
+)
+class SignUpReceived:
+    message: str = strawberry.field(description="What to do next, in plain words.")
+
+
+def _registered(value: domain.Customer | SignUpOutcome) -> RegisterCustomerSuccess | SignUpReceived:
+    if isinstance(value, SignUpOutcome):
+        return SignUpReceived(message=value.message)
+    return RegisterCustomerSuccess(customer=to_node(value))
 
 
 @strawberry.type(description="The profile was changed.")
@@ -146,11 +166,19 @@ class UpdateMyProfileSuccess:
 
 RegisterCustomerResult = Annotated[
     RegisterCustomerSuccess
+    | SignUpReceived
     | InvalidInputError
     | DuplicateCustomerError
     | UsernameTakenError
-    | PermissionDeniedError,
-    strawberry.union("RegisterCustomerResult", description="The customer, or why not."),
+    | PermissionDeniedError
+    | RateLimitedError,
+    strawberry.union(
+        "RegisterCustomerResult",
+        description="STAFF: the customer, or precisely why not (DuplicateCustomerError). "
+        "Self sign-up: SignUpReceived, invalid input, or RateLimitedError; never whether a "
+        "detail is taken (so UsernameTakenError is no longer returned; it stays a member "
+        "so that queries naming it remain valid).",
+    ),
 ]
 VerifyCustomerIdentityResult = Annotated[
     VerifyCustomerIdentitySuccess
@@ -183,9 +211,12 @@ UpdateMyProfileResult = Annotated[
 class CustomerMutations:
     @strawberry.mutation(
         description="Register a customer. Signed out: self sign-up, also creating a CUSTOMER "
-        "account from username and password. STAFF: on the customer's behalf, no account. "
-        "The approved limit is 36 × monthly income to the lakh; a transaction score is "
-        "computed in the background when the national id has savings transactions."
+        "account from username and password, answered SignUpReceived whether or not a "
+        "detail is already registered (sign in to continue); budgeted per client address "
+        "and username (RateLimitedError), one per request. STAFF: on the customer's behalf, "
+        "no account, with precise refusals. The approved limit is 36 × monthly income to the "
+        "lakh; a transaction score is computed in the background when the national id has "
+        "savings transactions."
     )
     def register_customer(
         self,
@@ -195,7 +226,7 @@ class CustomerMutations:
         ],
     ) -> RegisterCustomerResult:
         result = resolvers.register(info.context, input.to_domain())
-        return outcome(result, lambda c: RegisterCustomerSuccess(customer=to_node(c)))
+        return outcome(result, _registered)
 
     @strawberry.mutation(description="Change the signed-in customer's contact details or income.")
     def update_my_profile(

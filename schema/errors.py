@@ -65,6 +65,16 @@ class TooManyLoginAttemptsError(Error):
     )
 
 
+@strawberry.type(
+    description="Too many anonymous attempts (sign-in, token refresh, self sign-up) from this "
+    "client address or naming this username; nothing was tried. Wait and try again."
+)
+class RateLimitedError(Error):
+    retry_after_seconds: int = strawberry.field(
+        description="Seconds until the next attempt is allowed."
+    )
+
+
 @strawberry.type(description="The refresh token is invalid, expired, revoked or was reused.")
 class InvalidRefreshTokenError(Error):
     pass
@@ -209,6 +219,9 @@ _BUILDERS: dict[type[domain.DomainError], Callable[[Any], Error]] = {
     domain.PermissionDenied: _plain(PermissionDeniedError),
     domain.InvalidCredentials: _plain(InvalidCredentialsError),
     domain.TooManyLoginAttempts: lambda e: TooManyLoginAttemptsError(
+        message=e.message, code=e.code, retry_after_seconds=e.retry_after_seconds
+    ),
+    domain.RateLimited: lambda e: RateLimitedError(
         message=e.message, code=e.code, retry_after_seconds=e.retry_after_seconds
     ),
     domain.InvalidRefreshToken: _plain(InvalidRefreshTokenError),

@@ -21,6 +21,7 @@ from tests.databases import (
     sqlite_database,
 )
 from tests.live_server import GraphQLClient, LiveServer
+from tests.password_work import PasswordWorkSpy
 from tests.services import PG_ADMIN_URL, RUN_ID, require
 
 BACKENDS = ["sqlite", "postgresql"]
@@ -40,6 +41,10 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         # Every request reads its user's row, so statement counts do not depend on timing;
         # tests/api/test_sign_out.py serves with the cache on, as production does.
         "SIGN_IN_CACHE_SECONDS": 0,
+        # One server answers every test from 127.0.0.1: budgets of anonymous attempts are
+        # tested on servers of their own (tests/api/test_attempt_budgets.py).
+        "RATE_LIMIT_PER_ADDRESS": "1000000/minute",
+        "RATE_LIMIT_PER_USERNAME": "1000000/minute",
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
@@ -109,6 +114,17 @@ def make_user(server: LiveServer) -> Any:
             return user.id
 
     return make
+
+
+@pytest.fixture
+def password_work(monkeypatch: pytest.MonkeyPatch) -> Iterator[PasswordWorkSpy]:
+    """Counts (and can hold) every password hash and verification, in any server thread."""
+    from domain import passwords
+
+    spy = PasswordWorkSpy(passwords._hasher)
+    monkeypatch.setattr(passwords, "_hasher", spy)
+    yield spy
+    spy.gate.set()  # never leave a server thread waiting
 
 
 LOGIN = """

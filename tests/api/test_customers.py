@@ -6,6 +6,7 @@ import pytest
 
 from domain.users import Role
 from tests.live_server import GraphQLClient, LiveServer
+from tests.password_work import PasswordWorkSpy
 from tests.sql_counter import count_statements
 
 REGISTER = """
@@ -14,6 +15,7 @@ mutation Register($input: RegisterCustomerInput!) {
     __typename
     ... on RegisterCustomerSuccess { customer { id firstName age hasAccount
       monthlyIncome { amount currency } approvedLimit { amount currency } } }
+    ... on SignUpReceived { message }
     ... on Error { code message }
     ... on InvalidInputError { fields { field message } }
     ... on DuplicateCustomerError { field }
@@ -36,6 +38,8 @@ creditAssessment {
 }
 """
 CUSTOMER = "query($id: ID!) { customer(id: $id) { firstName " + ASSESSMENT + " } }"
+MY_CUSTOMER = """{ me { role customer { id firstName hasAccount
+  approvedLimit { amount currency } } } }"""
 
 
 def form(**changes: Any) -> dict[str, Any]:
@@ -57,6 +61,13 @@ def register(client: GraphQLClient, token: str | None = None, **changes: Any) ->
     ]
 
 
+def signed_up(client: GraphQLClient, login: Any, username: str, **changes: Any) -> str:
+    """A customer who signed themself up; their global id (read once signed in)."""
+    register(client, username=username, password="a long password", **changes)
+    token = login(username, "a long password")["accessToken"]
+    return str(client.execute(MY_CUSTOMER, token=token).data["me"]["customer"]["id"])
+
+
 @pytest.fixture
 def staff_token(make_user: Any, login: Any) -> str:
     make_user("boss", Role.STAFF)
@@ -67,13 +78,14 @@ def test_self_sign_up_creates_the_customer_and_their_account(
     client: GraphQLClient, login: Any
 ) -> None:
     result = register(client, username="asha", password="a long password")
-    assert result["__typename"] == "RegisterCustomerSuccess"
-    customer = result["customer"]
-    assert customer["hasAccount"] is True
-    assert customer["approvedLimit"] == {"amount": "1800000.00", "currency": "INR"}
+    assert result["__typename"] == "SignUpReceived"
+    assert "sign in" in result["message"]
     token = login("asha", "a long password")["accessToken"]
-    me = client.execute("{ me { role customer { id firstName } } }", token=token).data["me"]
-    assert me == {"role": "CUSTOMER", "customer": {"id": customer["id"], "firstName": "Asha"}}
+    me = client.execute(MY_CUSTOMER, token=token).data["me"]
+    assert me["role"] == "CUSTOMER"
+    assert me["customer"]["firstName"] == "Asha"
+    assert me["customer"]["hasAccount"] is True
+    assert me["customer"]["approvedLimit"] == {"amount": "1800000.00", "currency": "INR"}
 
 
 @pytest.mark.parametrize(
@@ -127,13 +139,68 @@ def test_a_second_customer_with_the_same_phone_or_national_id_is_refused(
 
 
 def test_sign_up_with_a_taken_username_stores_no_customer(
-    client: GraphQLClient, make_user: Any, staff_token: str
+    client: GraphQLClient, make_user: Any, staff_token: str, login: Any
 ) -> None:
     make_user("asha")
     result = register(client, username="asha", password="a long password")
-    assert result["__typename"] == "UsernameTakenError"
+    assert result["__typename"] == "SignUpReceived"
     page = client.execute("{ customers { edges { cursor } } }", token=staff_token).data
     assert page["customers"]["edges"] == []
+    assert login("asha", "a long password")["__typename"] == "InvalidCredentialsError"
+
+
+def test_anonymous_sign_up_answers_alike_whether_or_not_a_detail_is_taken(
+    client: GraphQLClient,
+    make_user: Any,
+    staff_token: str,
+    login: Any,
+    password_work: PasswordWorkSpy,
+) -> None:
+    make_user("taken")
+    register(client, staff_token, phone="+919800000005", nationalId="123412341234")
+    attempts = {
+        "new": form(phone="+919800000001", nationalId="432143214321", username="asha"),
+        "username": form(phone="+919800000002", username="taken"),
+        "phone": form(phone="+919800000005", username="ravi"),
+        "national id": form(phone="+919800000003", nationalId="123412341234", username="meena"),
+    }
+    answers, hashes = {}, {}
+    for name, details in attempts.items():
+        password_work.calls = 0
+        response = client.execute(REGISTER, {"input": {**details, "password": "a long password"}})
+        answers[name], hashes[name] = response.body, password_work.calls
+    assert answers["new"]["data"]["registerCustomer"]["__typename"] == "SignUpReceived"
+    assert all(answer == answers["new"] for answer in answers.values()), answers
+    assert hashes == dict.fromkeys(attempts, 1)  # the same password work in every case
+    assert login("asha", "a long password")["__typename"] == "AuthTokens"
+    for username in ("ravi", "meena"):
+        assert login(username, "a long password")["__typename"] == "InvalidCredentialsError"
+    page = client.execute("{ customers { edges { cursor } } }", token=staff_token).data
+    assert len(page["customers"]["edges"]) == 2
+
+
+def test_invalid_sign_up_input_is_refused_alike_whether_or_not_a_detail_is_taken(
+    client: GraphQLClient, staff_token: str
+) -> None:
+    register(client, staff_token, phone="+919800000005")
+    short = {"username": "asha", "password": "short"}
+    taken = register(client, phone="+919800000005", **short)
+    new = register(client, phone="+919800000006", **short)
+    assert taken == new
+    assert (new["__typename"], [f["field"] for f in new["fields"]]) == (
+        "InvalidInputError",
+        ["password"],
+    )
+
+
+def test_staff_hear_precisely_which_detail_a_self_signed_up_customer_holds(
+    client: GraphQLClient, staff_token: str
+) -> None:
+    register(client, username="asha", password="a long password", nationalId="432143214321")
+    same_phone = register(client, staff_token, phone="+919800000001")
+    same_id = register(client, staff_token, phone="+919800000002", nationalId="432143214321")
+    assert (same_phone["code"], same_phone["field"]) == ("DUPLICATE_CUSTOMER", "phone number")
+    assert (same_id["code"], same_id["field"]) == ("DUPLICATE_CUSTOMER", "national id")
 
 
 def test_a_signed_in_customer_cannot_register_others(client: GraphQLClient, login: Any) -> None:
@@ -160,10 +227,8 @@ def test_income_changes_recompute_the_approved_limit(client: GraphQLClient, logi
 def test_customers_see_only_themselves_and_staff_see_all(
     client: GraphQLClient, staff_token: str, login: Any
 ) -> None:
-    mine = register(client, username="asha", password="a long password")["customer"]["id"]
-    theirs = register(client, phone="+919800000002", username="ravi", password="a long password")[
-        "customer"
-    ]["id"]
+    mine = signed_up(client, login, "asha")
+    theirs = signed_up(client, login, "ravi", phone="+919800000002")
     asha = login("asha", "a long password")["accessToken"]
 
     assert client.execute(CUSTOMER, {"id": mine}, token=asha).data["customer"]["firstName"]

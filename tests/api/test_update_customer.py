@@ -26,6 +26,7 @@ CUSTOMER = """query($id: ID!) { customer(id: $id) { nationalId nationalIdVerifie
 LINKED = "4b1d2c3e-7a5f-4c1e-9d2b-1f0e6a7b8c9d"  # savings balance 568,450 -> score 670
 OTHER = "123412341234"  # savings balance 150,000 -> score 400
 NO_SAVINGS = "999988887777"
+PERSON = {"firstName": "Asha", "lastName": "Rao", "phone": "+919800000001", "age": 30}
 
 
 @pytest.fixture
@@ -62,9 +63,8 @@ def update(client: GraphQLClient, token: str | None, customer: str, **extra: Any
 
 
 def register(client: GraphQLClient, token: str | None, **extra: Any) -> str:
-    """Another customer, registered (by staff, or signing themself up)."""
-    person = {"firstName": "Asha", "lastName": "Rao", "phone": "+919800000001", "age": 30}
-    variables = {"input": {**person, "monthlyIncome": "50000", **extra}}
+    """Another customer, registered by staff."""
+    variables = {"input": {**PERSON, "monthlyIncome": "50000", **extra}}
     created = client.execute(REGISTER, variables, token=token).data["registerCustomer"]
     return str(created["customer"]["id"])
 
@@ -160,7 +160,8 @@ def test_an_invalid_id_is_refused_naming_the_field(
 def test_only_staff_may_set_a_national_id(
     client: GraphQLClient, staff: str, imported: str, login: Any
 ) -> None:
-    register(client, None, username="asha", password="a long password")
+    sign_up = {"username": "asha", "password": "a long password"}
+    client.execute(REGISTER, {"input": {**PERSON, "monthlyIncome": "50000", **sign_up}})
     asha = login("asha", "a long password")["accessToken"]
     refused = update(client, asha, imported, nationalId=LINKED)
     assert (refused["__typename"], refused["code"]) == (
