@@ -65,14 +65,59 @@ ON CONFLICT DO NOTHING
 """
 
 
+def seed_loans(connection: sa.Connection, loans: int) -> None:
+    """SEED: one borrower and `loans` active loans started before DAY."""
+    values = {"start": DAY.isoformat(), "loans": loans}
+    for statement in SEED.split(";\n\n"):
+        wanted = {k: v for k, v in values.items() if f":{k}" in statement}
+        connection.execute(sa.text(statement), wanted)
+
+
+def books_closed_through_the_day_before(connection: sa.Connection) -> None:
+    """A bank whose business date is the day after DAY and whose books are closed through
+    the day before it: the next close is DAY's."""
+    connection.execute(
+        sa.text(
+            "INSERT INTO business_calendar (id, pinned_date, closed_through, updated_at) "
+            "VALUES (1, :d, :closed, now())"
+        ),
+        {"d": DAY + timedelta(days=1), "closed": DAY - timedelta(days=1)},
+    )
+
+
+def seed_a_day_with_notices(url: str, loans: int) -> None:
+    """SEED in a migrated database, with DAY the next day to close, and what makes that close
+    send notices: the borrower signs in (user `bench`) and every seventh card loan reaches
+    its first billing date on DAY. The loans are the first rows, so their ids are 1..loans
+    in any fresh database (and two closes compare row by row)."""
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        seed_loans(connection, loans)
+        connection.execute(
+            sa.text(
+                "INSERT INTO users (username, password_hash, role, is_active, created_at) "
+                "VALUES ('bench', 'x', 'CUSTOMER', true, now())"
+            )
+        )
+        connection.execute(
+            sa.text(
+                "UPDATE customers SET user_id = (SELECT min(id) FROM users) "
+                "WHERE id = (SELECT min(id) FROM customers)"
+            )
+        )
+        connection.execute(
+            sa.text("UPDATE loans SET start_date = :s WHERE id % 7 = 0"),
+            {"s": DAY - timedelta(days=30)},
+        )
+        books_closed_through_the_day_before(connection)
+    engine.dispose()
+
+
 def _seed(url: str, loans: int) -> None:
     migrate(url)
     engine = sa.create_engine(url)
     with engine.begin() as connection:
-        values = {"start": DAY.isoformat(), "loans": loans}
-        for statement in SEED.split(";\n\n"):
-            wanted = {k: v for k, v in values.items() if f":{k}" in statement}
-            connection.execute(sa.text(statement), wanted)
+        seed_loans(connection, loans)
         connection.execute(sa.text("ANALYZE"))
     engine.dispose()
 
@@ -125,13 +170,7 @@ def main() -> None:
         }
         engine = sa.create_engine(url)
         with engine.begin() as connection:
-            connection.execute(
-                sa.text(  # a bank whose books are closed through the day before
-                    "INSERT INTO business_calendar (id, pinned_date, closed_through, updated_at) "
-                    "VALUES (1, :d, :closed, now())"
-                ),
-                {"d": DAY + timedelta(days=1), "closed": DAY - timedelta(days=1)},
-            )
+            books_closed_through_the_day_before(connection)
         elapsed, peak = _close_the_day(env, workers, threads)
         with engine.begin() as connection:
             run = connection.execute(

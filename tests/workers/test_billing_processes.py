@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.migrations import migrate
-from bench.billing import DAY, SEED
+from bench.billing import DAY, seed_a_day_with_notices
 from bench.common import throwaway_database
 from tests.services import PG_ADMIN_URL, REDIS_URL, RUN_ID, require
 
@@ -40,34 +39,6 @@ SNAPSHOT = {
     "events": "SELECT name, payload->>'loanId', payload->>'sequence' FROM outbox "
     "WHERE kind = 'EVENT' AND name = 'loanUpdated' ORDER BY 2, 3",
 }
-
-
-def _seeded(url: str) -> None:
-    engine = sa.create_engine(url)
-    with engine.begin() as connection:
-        for statement in SEED.split(";\n\n"):
-            values = {"start": DAY.isoformat(), "loans": LOANS}
-            wanted = {k: v for k, v in values.items() if f":{k}" in statement}
-            connection.execute(sa.text(statement), wanted)
-        connection.execute(
-            sa.text(
-                "INSERT INTO users (username, password_hash, role, is_active, created_at) "
-                "VALUES ('bench', 'x', 'CUSTOMER', true, now())"
-            )
-        )
-        connection.execute(sa.text("UPDATE customers SET user_id = (SELECT min(id) FROM users)"))
-        connection.execute(  # some card loans reach their first billing date on the day
-            sa.text("UPDATE loans SET start_date = :s WHERE id % 7 = 0"),
-            {"s": DAY - timedelta(days=30)},
-        )
-        connection.execute(
-            sa.text(  # a bank whose books are closed through the day before
-                "INSERT INTO business_calendar (id, pinned_date, closed_through, updated_at) "
-                "VALUES (1, :d, :closed, now())"
-            ),
-            {"d": DAY + timedelta(days=1), "closed": DAY - timedelta(days=1)},
-        )
-    engine.dispose()
 
 
 def _snapshot(url: str) -> dict[str, list[Any]]:
@@ -134,8 +105,8 @@ def two_books() -> Iterator[tuple[str, str]]:
     ):
         migrate(clean)
         migrate(crashed)
-        _seeded(clean)
-        _seeded(crashed)
+        seed_a_day_with_notices(clean, LOANS)
+        seed_a_day_with_notices(crashed, LOANS)
         yield clean, crashed
 
 
