@@ -20,6 +20,7 @@ import sys
 import time
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -111,6 +112,44 @@ def seed_a_day_with_notices(url: str, loans: int) -> None:
         )
         books_closed_through_the_day_before(connection)
     engine.dispose()
+
+
+# What a close leaves for the loans `seed_a_day_with_notices` made (ids 1..loans, numbers
+# 1000001..1000000 + loans), without run ids or timestamps; "bank ledger" is every other
+# account (which payments on other loans move too).
+CLOSE_RESULTS = {
+    "accruals": "SELECT loan_id, accrued_on, principal_minor, daily_rate_milli, amount_nano "
+    "FROM interest_accruals WHERE loan_id <= :loans ORDER BY 1, 2",
+    "bills": "SELECT loan_id, number, billing_date, due_date, principal_minor, interest_minor, "
+    "past_due_minor, minimum_due_minor, balance_minor, paid_minor, final FROM card_bills "
+    "WHERE loan_id <= :loans ORDER BY 1, 2",
+    "notifications": "SELECT user_id, kind, dedupe_key, title, body, loan_id FROM notifications "
+    "WHERE loan_id <= :loans ORDER BY dedupe_key",
+    "loans": "SELECT id, status, delinquent, event_sequence FROM loans WHERE id <= :loans "
+    "ORDER BY id",
+    "loan ledger": "SELECT a.code, a.balance_minor, COALESCE(SUM(l.amount_minor), 0) FROM "
+    "ledger_accounts a LEFT JOIN journal_lines l ON l.account_id = a.id WHERE a.code LIKE "
+    "'loan:%' AND CAST(split_part(a.code, ':', 2) AS bigint) <= 1000000 + :loans "
+    "GROUP BY a.code, a.balance_minor ORDER BY a.code",
+    "bank ledger": "SELECT a.code, a.balance_minor, COALESCE(SUM(l.amount_minor), 0) FROM "
+    "ledger_accounts a LEFT JOIN journal_lines l ON l.account_id = a.id WHERE a.code NOT LIKE "
+    "'loan:%' GROUP BY a.code, a.balance_minor ORDER BY a.code",
+    "events": "SELECT name, payload->>'loanId', payload->>'sequence' FROM outbox "
+    "WHERE kind = 'EVENT' AND name = 'loanUpdated' "
+    "AND CAST(payload->>'loanId' AS bigint) <= :loans ORDER BY 2, 3",
+}
+
+
+def close_results(url: str, loans: int) -> dict[str, list[tuple[Any, ...]]]:
+    """CLOSE_RESULTS, read from the database at `url` (PostgreSQL)."""
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        found = {
+            name: [tuple(r) for r in connection.execute(sa.text(q), {"loans": loans})]
+            for name, q in CLOSE_RESULTS.items()
+        }
+    engine.dispose()
+    return found
 
 
 def _seed(url: str, loans: int) -> None:
