@@ -129,7 +129,7 @@ CLOSE_RESULTS = {
     "ORDER BY id",
     "loan ledger": "SELECT a.code, a.balance_minor, COALESCE(SUM(l.amount_minor), 0) FROM "
     "ledger_accounts a LEFT JOIN journal_lines l ON l.account_id = a.id WHERE a.code LIKE "
-    "'loan:%' AND CAST(split_part(a.code, ':', 2) AS bigint) <= 1000000 + :loans "
+    "'loan:%' AND CAST(split_part(a.code, ':', 2) AS bigint) - 1000000 BETWEEN 1 AND :loans "
     "GROUP BY a.code, a.balance_minor ORDER BY a.code",
     "bank ledger": "SELECT a.code, a.balance_minor, COALESCE(SUM(l.amount_minor), 0) FROM "
     "ledger_accounts a LEFT JOIN journal_lines l ON l.account_id = a.id WHERE a.code NOT LIKE "
