@@ -95,7 +95,11 @@ def main() -> int:
     logs.mkdir(parents=True)
     _stop_on_sigterm()
     started = time.monotonic()
-    outcomes, ledger_ok, ledger, mails = _run(config, logs)
+    try:
+        outcomes, ledger_ok, ledger, mails = _run(config, logs)
+    except KeyboardInterrupt:
+        print(f"interrupted: every process and server the run started is stopped; logs: {logs}")
+        return 130
     print()
     print(table(outcomes))
     print()
