@@ -70,6 +70,7 @@ def run_fault(world: World, key: str) -> Outcome:
     name, apply = FAULTS[key]
     config, prefix = world.config, f"chaos-{key}-"
     started = time.monotonic()
+    pending_before = (world.probes.undispatched(), world.probes.emails_pending())
     duplicates = sum(s.duplicates for s in world.subscribers)
     payers = Payers(world.fleet.base_url, world.token, world.book.loans, prefix, config.patience)
     payers.start()
@@ -82,7 +83,7 @@ def run_fault(world: World, key: str) -> Outcome:
     _settle(world, prefix, started, config.settle_seconds)
     outcome = Outcome(name, payments_back=first, relay_back=canary.stop())
     outcome.duplicates = sum(s.duplicates for s in world.subscribers) - duplicates
-    _count(world, outcome, seen, Phase(prefix, started, repair))
+    _count(world, outcome, seen, Phase(prefix, started, repair, pending_before))
     outcome.judge()
     return outcome
 
@@ -118,6 +119,7 @@ class Phase:
     prefix: str  # of the idempotency keys of its payments
     started: float
     repair: Repair
+    pending_before: tuple[int, int]  # outbox messages and emails left by earlier faults
 
 
 def _count(world: World, outcome: Outcome, seen: Payments, phase: Phase) -> None:
@@ -128,16 +130,28 @@ def _count(world: World, outcome: Outcome, seen: Payments, phase: Phase) -> None
     outcome.unacknowledged = len(stored.keys() - seen.acknowledged.keys())
     expected = world.probes.payment_events(prefix)
     _count_events(world, outcome, expected, phase.started, repair.back_at)
-    outcome.stuck = world.probes.undispatched()
-    if outcome.stuck:
-        left = world.probes.undispatched_by_name().items()
-        outcome.notes.append("left in the outbox: " + ", ".join(f"{n} x{c}" for n, c in left))
+    _count_leftovers(world, outcome, phase)
     outcome.emails_pending = world.probes.emails_pending()
     outcome.leader = world.probes.leader() is not None
     outcome.notes += repair.notes + _retries(seen)
     outcome.failures += repair.failures
     outcome.failures += world.fleet.thread_deaths()
     outcome.failures += [f"{p} is no longer running" for p in world.fleet.exited()]
+
+
+def _count_leftovers(world: World, outcome: Outcome, phase: Phase) -> None:
+    """Outbox messages and emails still pending, and what they are."""
+    probes = world.probes
+    outcome.stuck, outcome.emails_pending = probes.undispatched(), probes.emails_pending()
+    if outcome.stuck:
+        left = ", ".join(f"{n} x{c}" for n, c in probes.undispatched_by_name().items())
+        outcome.notes.append(f"left in the outbox: {left}")
+    if outcome.emails_pending:
+        jobs = ", ".join(f"{c} {what}" for what, c in probes.emails_pending_by_job().items())
+        outcome.notes.append(f"emails not sent: {jobs}")
+    stuck, emails = phase.pending_before
+    if stuck or emails:
+        outcome.notes.append(f"pending before this fault: {stuck} messages, {emails} emails")
 
 
 def _count_events(

@@ -72,6 +72,18 @@ class Probes:
             "WHERE c.email IS NOT NULL AND n.emailed_at IS NULL"
         )
 
+    def emails_pending_by_job(self) -> dict[str, int]:
+        """The notifications still to email, by what became of their job in the outbox."""
+        rows = self._rows(
+            "SELECT CASE WHEN o.id IS NULL THEN 'no job' WHEN o.dispatched_at IS NULL THEN "
+            "'job still in the outbox' ELSE 'job handed to Redis, never done' END, count(*) "
+            "FROM notifications n JOIN customers c ON c.user_id = n.user_id "
+            "LEFT JOIN outbox o ON o.name = 'deliver_notification' "
+            "AND CAST(o.payload->>'notification_id' AS bigint) = n.id "
+            "WHERE c.email IS NOT NULL AND n.emailed_at IS NULL GROUP BY 1"
+        )
+        return dict(rows)
+
     def leader(self) -> int | None:
         """The database backend holding the scheduler's leader lock, if one does."""
         rows = self._rows(

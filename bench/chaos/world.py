@@ -124,9 +124,10 @@ def world(config: Config, logs: Path, say: Callable[[str], None]) -> Iterator[Wo
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C waits for teardown
 
 
-def _set_up(
-    config: Config, logs: Path, say: Callable[[str], None], teardown: contextlib.ExitStack
-) -> World:
+def _servers(
+    teardown: contextlib.ExitStack,
+) -> tuple[PrivatePostgres, PrivateRedis, Mailbox, int]:
+    """PostgreSQL, Redis and a mail server of its own, each stopped on the way out."""
     postgres = PrivatePostgres()
     teardown.callback(_quietly, postgres.remove)
     postgres.start()
@@ -137,8 +138,14 @@ def _set_up(
     mail = Controller(mailbox, hostname="127.0.0.1", port=smtp_port)
     mail.start()
     teardown.callback(_quietly, mail.stop)
-    say(f"private PostgreSQL on port {postgres.port}, Redis on {redis.port}; logs in {logs}")
+    return postgres, redis, mailbox, smtp_port
 
+
+def _set_up(
+    config: Config, logs: Path, say: Callable[[str], None], teardown: contextlib.ExitStack
+) -> World:
+    postgres, redis, mailbox, smtp_port = _servers(teardown)
+    say(f"private PostgreSQL on port {postgres.port}, Redis on {redis.port}; logs in {logs}")
     started = time.monotonic()
     for name in ("lendgraph", "clean_close"):
         create_database(postgres.url, name)
