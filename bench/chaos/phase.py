@@ -19,24 +19,29 @@ class CanaryWatch:
     """Leaves an event only the outbox relay will send, and times how long it waits."""
 
     def __init__(self, world: World) -> None:
-        self.world, self.seconds = world, None
+        self.world = world
+        self.seconds: float | None = None
         self._id = world.probes.emit_canary()
         self._started, self._stop = time.monotonic(), threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
         self._thread.start()
 
     def _watch(self) -> None:
-        while not self._stop.wait(0.5):
-            try:
-                if self.world.probes.dispatched(self._id):
-                    self.seconds = time.monotonic() - self._started
-                    return
-            except Exception:  # noqa: S112 - the database may be away again
-                continue
+        while not self._sent() and not self._stop.wait(0.5):
+            pass
+
+    def _sent(self) -> bool:
+        try:
+            if self.seconds is None and self.world.probes.dispatched(self._id):
+                self.seconds = time.monotonic() - self._started
+        except Exception:  # noqa: S110 - the database may be away again
+            pass
+        return self.seconds is not None
 
     def stop(self) -> float | None:
         self._stop.set()
         self._thread.join(timeout=5)
+        self._sent()  # sent since the last look (then timed a little late)
         return self.seconds
 
 
