@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 CHECK_DB := sqlite:///var/alembic-check.db
 
-.PHONY: install run test fuzz check lint format typecheck imports migrations-check schema-check schema bench bench-payments bench-billing bench-scoring bench-sign-in clean
+.PHONY: install run test fuzz check lint format typecheck imports migrations-check schema-check schema bench bench-payments bench-billing bench-scoring bench-sign-in chaos clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -68,6 +68,9 @@ bench-payments: install ## makePayment over HTTP on PostgreSQL, next to pgbench
 
 bench-billing: install ## one business day closed over 100,000 loans on PostgreSQL by worker processes
 	$(BIN)/python bench/billing.py
+
+chaos: install ## faults under load on private PostgreSQL/Redis: payments kept, events missed, stuck messages, recovery
+	$(BIN)/python bench/faults.py
 
 bench-scoring: install ## apply -> decided latency of external scoring, against a running `make run`
 	$(BIN)/python bench/scoring.py

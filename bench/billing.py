@@ -20,6 +20,7 @@ import sys
 import time
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -65,14 +66,97 @@ ON CONFLICT DO NOTHING
 """
 
 
+def seed_loans(connection: sa.Connection, loans: int) -> None:
+    """SEED: one borrower and `loans` active loans started before DAY."""
+    values = {"start": DAY.isoformat(), "loans": loans}
+    for statement in SEED.split(";\n\n"):
+        wanted = {k: v for k, v in values.items() if f":{k}" in statement}
+        connection.execute(sa.text(statement), wanted)
+
+
+def books_closed_through_the_day_before(connection: sa.Connection) -> None:
+    """A bank whose business date is the day after DAY and whose books are closed through
+    the day before it: the next close is DAY's."""
+    connection.execute(
+        sa.text(
+            "INSERT INTO business_calendar (id, pinned_date, closed_through, updated_at) "
+            "VALUES (1, :d, :closed, now())"
+        ),
+        {"d": DAY + timedelta(days=1), "closed": DAY - timedelta(days=1)},
+    )
+
+
+def seed_a_day_with_notices(url: str, loans: int) -> None:
+    """SEED in a migrated database, with DAY the next day to close, and what makes that close
+    send notices: the borrower signs in (user `bench`) and every seventh card loan reaches
+    its first billing date on DAY. The loans are the first rows, so their ids are 1..loans
+    in any fresh database (and two closes compare row by row)."""
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        seed_loans(connection, loans)
+        connection.execute(
+            sa.text(
+                "INSERT INTO users (username, password_hash, role, is_active, created_at) "
+                "VALUES ('bench', 'x', 'CUSTOMER', true, now())"
+            )
+        )
+        connection.execute(
+            sa.text(
+                "UPDATE customers SET user_id = (SELECT min(id) FROM users) "
+                "WHERE id = (SELECT min(id) FROM customers)"
+            )
+        )
+        connection.execute(
+            sa.text("UPDATE loans SET start_date = :s WHERE id % 7 = 0"),
+            {"s": DAY - timedelta(days=30)},
+        )
+        books_closed_through_the_day_before(connection)
+    engine.dispose()
+
+
+# What a close leaves for the loans `seed_a_day_with_notices` made (ids 1..loans, numbers
+# 1000001..1000000 + loans), without run ids or timestamps; "bank ledger" is every other
+# account (which payments on other loans move too).
+CLOSE_RESULTS = {
+    "accruals": "SELECT loan_id, accrued_on, principal_minor, daily_rate_milli, amount_nano "
+    "FROM interest_accruals WHERE loan_id <= :loans ORDER BY 1, 2",
+    "bills": "SELECT loan_id, number, billing_date, due_date, principal_minor, interest_minor, "
+    "past_due_minor, minimum_due_minor, balance_minor, paid_minor, final FROM card_bills "
+    "WHERE loan_id <= :loans ORDER BY 1, 2",
+    "notifications": "SELECT user_id, kind, dedupe_key, title, body, loan_id FROM notifications "
+    "WHERE loan_id <= :loans ORDER BY dedupe_key",
+    "loans": "SELECT id, status, delinquent, event_sequence FROM loans WHERE id <= :loans "
+    "ORDER BY id",
+    "loan ledger": "SELECT a.code, a.balance_minor, COALESCE(SUM(l.amount_minor), 0) FROM "
+    "ledger_accounts a LEFT JOIN journal_lines l ON l.account_id = a.id WHERE a.code LIKE "
+    "'loan:%' AND CAST(split_part(a.code, ':', 2) AS bigint) - 1000000 BETWEEN 1 AND :loans "
+    "GROUP BY a.code, a.balance_minor ORDER BY a.code",
+    "bank ledger": "SELECT a.code, a.balance_minor, COALESCE(SUM(l.amount_minor), 0) FROM "
+    "ledger_accounts a LEFT JOIN journal_lines l ON l.account_id = a.id WHERE a.code NOT LIKE "
+    "'loan:%' GROUP BY a.code, a.balance_minor ORDER BY a.code",
+    "events": "SELECT name, payload->>'loanId', payload->>'sequence' FROM outbox "
+    "WHERE kind = 'EVENT' AND name = 'loanUpdated' "
+    "AND CAST(payload->>'loanId' AS bigint) <= :loans ORDER BY 2, 3",
+}
+
+
+def close_results(url: str, loans: int) -> dict[str, list[tuple[Any, ...]]]:
+    """CLOSE_RESULTS, read from the database at `url` (PostgreSQL)."""
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        found = {
+            name: [tuple(r) for r in connection.execute(sa.text(q), {"loans": loans})]
+            for name, q in CLOSE_RESULTS.items()
+        }
+    engine.dispose()
+    return found
+
+
 def _seed(url: str, loans: int) -> None:
     migrate(url)
     engine = sa.create_engine(url)
     with engine.begin() as connection:
-        values = {"start": DAY.isoformat(), "loans": loans}
-        for statement in SEED.split(";\n\n"):
-            wanted = {k: v for k, v in values.items() if f":{k}" in statement}
-            connection.execute(sa.text(statement), wanted)
+        seed_loans(connection, loans)
         connection.execute(sa.text("ANALYZE"))
     engine.dispose()
 
@@ -125,13 +209,7 @@ def main() -> None:
         }
         engine = sa.create_engine(url)
         with engine.begin() as connection:
-            connection.execute(
-                sa.text(  # a bank whose books are closed through the day before
-                    "INSERT INTO business_calendar (id, pinned_date, closed_through, updated_at) "
-                    "VALUES (1, :d, :closed, now())"
-                ),
-                {"d": DAY + timedelta(days=1), "closed": DAY - timedelta(days=1)},
-            )
+            books_closed_through_the_day_before(connection)
         elapsed, peak = _close_the_day(env, workers, threads)
         with engine.begin() as connection:
             run = connection.execute(

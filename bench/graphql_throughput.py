@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from app.db import make_engine, make_session_factory
 from app.migrations import migrate
 from bench.common import start_server
+from bench.private_servers import free_port
 from domain.users import Role, create_user
-from tests.live_server import free_port
 
 QUERY = "query Bench { me { id username } users(first: 20) { edges { node { id username } } } }"
 

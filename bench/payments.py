@@ -38,12 +38,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from app.db import make_engine, make_session_factory
 from app.migrations import migrate
 from bench.common import start_server, throwaway_database
+from bench.private_servers import free_port
 from domain.applications import LoanAsk
 from domain.customers import Registration, register_customer
 from domain.idempotency import SYSTEM_REQUESTER
 from domain.origination import apply_for_loan
 from domain.users import Role, create_user
-from tests.live_server import free_port
 
 PAY = (
     "mutation Pay($input: MakePaymentInput!) { makePayment(input: $input) "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -14,12 +13,9 @@ import uvicorn
 from starlette.applications import Starlette
 
 from app.runtime import Runtime
+from bench.private_servers import free_port
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+__all__ = ["GraphQLClient", "GraphQLResponse", "LiveServer", "free_port"]
 
 
 class LiveServer:

@@ -10,75 +10,19 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 import redis
 import sqlalchemy as sa
 
 from app.migrations import migrate
-from bench.billing import DAY, SEED
+from bench.billing import DAY, close_results, seed_a_day_with_notices
 from bench.common import throwaway_database
 from tests.services import PG_ADMIN_URL, REDIS_URL, RUN_ID, require
 
 ROOT = Path(__file__).resolve().parents[2]
 LOANS = 1500
-# What one close leaves, without ids, run ids or timestamps.
-SNAPSHOT = {
-    "accruals": "SELECT loan_id, accrued_on, principal_minor, daily_rate_milli, amount_nano "
-    "FROM interest_accruals ORDER BY 1, 2",
-    "bills": "SELECT loan_id, number, billing_date, due_date, principal_minor, interest_minor, "
-    "past_due_minor, minimum_due_minor, balance_minor, paid_minor, final FROM card_bills "
-    "ORDER BY 1, 2",
-    "notifications": "SELECT user_id, kind, dedupe_key, title, body, loan_id FROM notifications "
-    "ORDER BY dedupe_key",
-    "loans": "SELECT id, status, delinquent, event_sequence FROM loans ORDER BY id",
-    "ledger": "SELECT a.code, a.balance_minor, COALESCE(SUM(l.amount_minor), 0) FROM "
-    "ledger_accounts a LEFT JOIN journal_lines l ON l.account_id = a.id GROUP BY a.code, "
-    "a.balance_minor ORDER BY a.code",
-    "events": "SELECT name, payload->>'loanId', payload->>'sequence' FROM outbox "
-    "WHERE kind = 'EVENT' AND name = 'loanUpdated' ORDER BY 2, 3",
-}
-
-
-def _seeded(url: str) -> None:
-    engine = sa.create_engine(url)
-    with engine.begin() as connection:
-        for statement in SEED.split(";\n\n"):
-            values = {"start": DAY.isoformat(), "loans": LOANS}
-            wanted = {k: v for k, v in values.items() if f":{k}" in statement}
-            connection.execute(sa.text(statement), wanted)
-        connection.execute(
-            sa.text(
-                "INSERT INTO users (username, password_hash, role, is_active, created_at) "
-                "VALUES ('bench', 'x', 'CUSTOMER', true, now())"
-            )
-        )
-        connection.execute(sa.text("UPDATE customers SET user_id = (SELECT min(id) FROM users)"))
-        connection.execute(  # some card loans reach their first billing date on the day
-            sa.text("UPDATE loans SET start_date = :s WHERE id % 7 = 0"),
-            {"s": DAY - timedelta(days=30)},
-        )
-        connection.execute(
-            sa.text(  # a bank whose books are closed through the day before
-                "INSERT INTO business_calendar (id, pinned_date, closed_through, updated_at) "
-                "VALUES (1, :d, :closed, now())"
-            ),
-            {"d": DAY + timedelta(days=1), "closed": DAY - timedelta(days=1)},
-        )
-    engine.dispose()
-
-
-def _snapshot(url: str) -> dict[str, list[Any]]:
-    engine = sa.create_engine(url)
-    with engine.connect() as connection:
-        found = {
-            name: [tuple(r) for r in connection.execute(sa.text(q))] for name, q in SNAPSHOT.items()
-        }
-    engine.dispose()
-    return found
 
 
 def _env(url: str, namespace: str) -> dict[str, str]:
@@ -143,8 +87,8 @@ def two_books() -> Iterator[tuple[str, str]]:
     ):
         migrate(clean)
         migrate(crashed)
-        _seeded(clean)
-        _seeded(crashed)
+        seed_a_day_with_notices(clean, LOANS)
+        seed_a_day_with_notices(crashed, LOANS)
         yield clean, crashed
 
 
@@ -158,9 +102,9 @@ def test_a_day_closed_twice_or_after_a_killed_worker_equals_one_clean_close(
     worker = _worker(clean_env, tmp_path / "clean.log")
     try:
         _close(clean_env)
-        reference = _snapshot(clean)
+        reference = close_results(clean, LOANS)
         _close(clean_env)  # the same day again
-        assert _snapshot(clean) == reference
+        assert close_results(clean, LOANS) == reference
     finally:
         worker.terminate()
         worker.wait(timeout=30)
@@ -184,7 +128,7 @@ def test_a_day_closed_twice_or_after_a_killed_worker_equals_one_clean_close(
     finally:
         survivor.terminate()
         survivor.wait(timeout=30)
-    assert _snapshot(crashed) == reference
+    assert close_results(crashed, LOANS) == reference
 
 
 @pytest.fixture
@@ -193,7 +137,7 @@ def book() -> Iterator[str]:
     require(REDIS_URL, "Redis")
     with throwaway_database("lendgraph_test_close") as url:
         migrate(url)
-        _seeded(url)
+        seed_a_day_with_notices(url, LOANS)
         yield url
 
 
