@@ -17,6 +17,7 @@ from app.migrations import migrate
 from bench.billing import seed_a_day_with_notices
 from domain.applications import LoanAsk
 from domain.customers import Registration, register_customer
+from domain.idempotency import SYSTEM_REQUESTER
 from domain.origination import apply_for_loan
 from domain.users import Role, create_user
 
@@ -70,7 +71,9 @@ def seed_book(url: str, clients: int, close_loans: int) -> Book:
             )
             customer = register_customer(session, form, now.date(), None)
             ask = LoanAsk("PERSONAL_EMI", Decimal("5000000"), Decimal("12"), 120)
-            application = apply_for_loan(session, customer, ask, f"chaos-loan-{n:05d}", now)
+            application = apply_for_loan(
+                session, customer, ask, f"chaos-loan-{n:05d}", now, requested_by=SYSTEM_REQUESTER
+            )
             assert application.loan_id is not None, application.reasons
             ids.append(base64.b64encode(f"Loan:{application.loan_id}".encode()).decode())
         session.commit()
