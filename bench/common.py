@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import subprocess
@@ -9,6 +10,9 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
 
 import httpx
 import sqlalchemy as sa
@@ -51,3 +55,16 @@ def start_server(env: dict[str, str], port: int, *extra: str) -> subprocess.Pope
             time.sleep(0.2)
     process.kill()
     raise RuntimeError("the server did not start")
+
+
+def emi_loan_to_pay_on(session: Any, customer: Any, key: str, now: datetime) -> str:
+    """A large, long PERSONAL_EMI loan for `customer` (bank-funded, room for many payments),
+    approved as the system's own request; its global id."""
+    from domain.applications import LoanAsk
+    from domain.idempotency import SYSTEM_REQUESTER
+    from domain.origination import apply_for_loan
+
+    ask = LoanAsk("PERSONAL_EMI", Decimal("5000000"), Decimal("12"), 120)
+    application = apply_for_loan(session, customer, ask, key, now, requested_by=SYSTEM_REQUESTER)
+    assert application.loan_id is not None, application.reasons
+    return base64.b64encode(f"Loan:{application.loan_id}".encode()).decode()

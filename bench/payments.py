@@ -37,12 +37,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.db import make_engine, make_session_factory
 from app.migrations import migrate
-from bench.common import start_server, throwaway_database
+from bench.common import emi_loan_to_pay_on, start_server, throwaway_database
 from bench.private_servers import free_port
-from domain.applications import LoanAsk
 from domain.customers import Registration, register_customer
-from domain.idempotency import SYSTEM_REQUESTER
-from domain.origination import apply_for_loan
 from domain.users import Role, create_user
 
 PAY = (
@@ -53,7 +50,6 @@ PAY = (
 
 def _seed(url: str, clients: int) -> list[str]:
     """One staff user and one active EMI loan per client; the loans' global ids."""
-    import base64
 
     migrate(url)
     engine = make_engine(url, pool_size=1)
@@ -70,12 +66,7 @@ def _seed(url: str, clients: int) -> list[str]:
                 now.date(),
                 staff,
             )
-            ask = LoanAsk("PERSONAL_EMI", Decimal("5000000"), Decimal("12"), 120)
-            application = apply_for_loan(
-                session, customer, ask, f"bench-loan-{n:05d}", now, requested_by=SYSTEM_REQUESTER
-            )
-            assert application.loan_id is not None, application.reasons
-            ids.append(base64.b64encode(f"Loan:{application.loan_id}".encode()).decode())
+            ids.append(emi_loan_to_pay_on(session, customer, f"bench-loan-{n:05d}", now))
         session.commit()
     engine.dispose()
     return ids

@@ -4,7 +4,6 @@ notice by email) with one bank-funded EMI loan each to pay on."""
 
 from __future__ import annotations
 
-import base64
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,10 +14,8 @@ import sqlalchemy as sa
 from app.db import make_engine, make_session_factory
 from app.migrations import migrate
 from bench.billing import seed_a_day_with_notices
-from domain.applications import LoanAsk
+from bench.common import emi_loan_to_pay_on
 from domain.customers import Registration, register_customer
-from domain.idempotency import SYSTEM_REQUESTER
-from domain.origination import apply_for_loan
 from domain.users import Role, create_user
 
 STAFF = "chaos_staff"
@@ -70,12 +67,7 @@ def seed_book(url: str, clients: int, close_loans: int) -> Book:
                 password=secrets.token_urlsafe(16),
             )
             customer = register_customer(session, form, now.date(), None)
-            ask = LoanAsk("PERSONAL_EMI", Decimal("5000000"), Decimal("12"), 120)
-            application = apply_for_loan(
-                session, customer, ask, f"chaos-loan-{n:05d}", now, requested_by=SYSTEM_REQUESTER
-            )
-            assert application.loan_id is not None, application.reasons
-            ids.append(base64.b64encode(f"Loan:{application.loan_id}".encode()).decode())
+            ids.append(emi_loan_to_pay_on(session, customer, f"chaos-loan-{n:05d}", now))
         session.commit()
     engine.dispose()
     return Book(password, ids, close_loans)
