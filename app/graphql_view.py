@@ -148,7 +148,11 @@ class LendgraphGraphQL(StrictJsonBodies, GraphQL[RequestContext, None]):
         self, request_data: GraphQLRequestData, context: RequestContext, allowed: Any
     ) -> ExecutionResult:
         """The operation, whole, on the password-work threads or the ordinary ones."""
-        document = read_document(request_data.query, self.runtime.settings.max_tokens)
+        query = request_data.query or ""
+        if any(name in query for name in ONE_PER_OPERATION):  # else nothing here to route
+            document = read_document(query, self.runtime.settings.max_tokens)
+        else:
+            document = None  # most requests: no second parse on the event loop
         fields = document_fields(document)
         refused = self._refuse_before_running(document, fields)
         if refused is not None:

@@ -276,12 +276,7 @@ def update_profile(session: Session, customer: Customer, change: ProfileChange) 
         customer.email = change.email
     if monthly is not None:
         customer.set_income(monthly)
-    try:
-        with session.begin_nested():
-            session.add(customer)
-            session.flush()
-    except IntegrityError:
-        raise DuplicateCustomer("phone number") from None
+    save_unique(session, customer)
     return customer
 
 

@@ -18,6 +18,10 @@ _SQLITE_OUTAGES = frozenset(
     {SQLITE_BUSY, SQLITE_LOCKED, SQLITE_IOERR, SQLITE_CANTOPEN, SQLITE_PROTOCOL}
 )
 _MAX_CHAIN = 10
+# PostgreSQL SQLSTATEs worth retrying (class 08, connection exceptions, is checked apart):
+# admin/crash shutdown, cannot connect now, too many connections, serialization failure,
+# deadlock detected.
+_PG_TRY_AGAIN = frozenset({"57P01", "57P02", "57P03", "53300", "40001", "40P01"})
 
 
 def is_database_outage(error: BaseException | None) -> bool:
@@ -42,14 +46,22 @@ def _is_outage(error: BaseException) -> bool:
             return True
         if isinstance(error.orig, sqlite3.Error):
             return _is_sqlite_outage(error.orig)
-        return isinstance(error, exc.OperationalError) or _is_driver_outage(error.orig)
+        if isinstance(error.orig, psycopg2.Error):
+            return _is_driver_outage(error.orig)
+        return isinstance(error, exc.OperationalError)  # no driver error to tell by
     return _is_driver_outage(error)
 
 
 def _is_driver_outage(error: BaseException | None) -> bool:
     if isinstance(error, sqlite3.Error):
         return _is_sqlite_outage(error)
-    return isinstance(error, psycopg2.OperationalError)
+    if not isinstance(error, psycopg2.OperationalError):
+        return False
+    # No SQLSTATE: the connection itself failed (refused, lost). With one, only the classes
+    # that mean "the server is away or busy, try again" count: a statement timeout or a
+    # limit exceeded is an OperationalError too, and retrying it would never succeed.
+    code = error.pgcode
+    return code is None or code.startswith("08") or code in _PG_TRY_AGAIN
 
 
 def _is_sqlite_outage(error: sqlite3.Error) -> bool:

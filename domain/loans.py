@@ -130,6 +130,17 @@ def imported_repayments_left(loan: Loan, today: date) -> int:
     return 1 + sum(1 for due in monthly if today < due < loan.end_date)
 
 
+def repayments_left(loan: Loan, today: date, unpaid_installments: int | None) -> int:
+    """Repayments still to make: an imported loan's monthly due dates still to come; a loan
+    with a schedule, its installments not fully paid (`unpaid_installments`); otherwise the
+    tenure less the EMIs paid."""
+    if loan.origin is LoanOrigin.IMPORTED:
+        return imported_repayments_left(loan, today)
+    if unpaid_installments is not None:
+        return unpaid_installments
+    return max(loan.tenure - loan.emis_paid_on_time, 0)
+
+
 def next_loan_number(session: Session) -> int:
     """A fresh loan number, never one an imported or earlier loan holds."""
     if session.get_bind().dialect.name == "postgresql":

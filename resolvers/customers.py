@@ -77,11 +77,11 @@ def verify_identity(context: RequestContext, customer_id: int) -> Customer | Dom
 
 
 def update_customer(
-    context: RequestContext, customer_id: int | None, change: NationalIdChange
+    context: RequestContext, customer_id: int, change: NationalIdChange
 ) -> Customer | DomainError:
     def use_case(session: Session) -> Customer:
         require_viewer(context, Role.STAFF)
-        found = session.get(Customer, customer_id, with_for_update=True) if customer_id else None
+        found = session.get(Customer, customer_id, with_for_update=True)
         if found is None:
             raise CustomerNotFound()
         return set_national_id(session, found, change)

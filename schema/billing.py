@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Iterable
+from functools import partial
 from typing import Annotated
 
 import strawberry
@@ -22,7 +23,7 @@ from schema.errors import (
     PermissionDeniedError,
     outcome,
 )
-from schema.global_ids import lookup_row, visible_nodes
+from schema.global_ids import lookup_node, visible_nodes
 from schema.info import Info
 from schema.pagination import AfterCursor, Connection, PageSize, decode_cursor
 from schema.permissions import IsStaff
@@ -192,9 +193,8 @@ class BillingQueries:
     def billing_run(
         self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Id.")]
     ) -> BillingRunNode | None:
-        wanted = lookup_row(id, "BillingRun")
-        row = resolvers.visible_runs(info.context, [wanted]).get(wanted) if wanted else None
-        return BillingRunNode.from_model(row) if row is not None else None
+        visible = partial(resolvers.visible_runs, info.context)
+        return lookup_node(id, "BillingRun", visible, BillingRunNode.from_model)
 
 
 @strawberry.type

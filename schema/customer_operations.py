@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from typing import Annotated
 
 import strawberry
@@ -24,7 +25,7 @@ from schema.errors import (
     outcome,
     outcome_of,
 )
-from schema.global_ids import lookup_row, row_of
+from schema.global_ids import lookup_node, row_of
 from schema.info import Info
 from schema.pagination import AfterCursor, Connection, PageSize, decode_cursor
 from schema.permissions import IsStaff
@@ -300,8 +301,5 @@ class CustomerQueries:
     def customer(
         self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Id.")]
     ) -> CustomerNode | None:
-        wanted = lookup_row(id, "Customer")
-        if wanted is None:
-            return None
-        row = resolvers.visible_customers(info.context, [wanted]).get(wanted)
-        return to_node(row) if row is not None else None
+        visible = partial(resolvers.visible_customers, info.context)
+        return lookup_node(id, "Customer", visible, to_node)

@@ -82,6 +82,19 @@ def lookup_row(value: str, type_name: str) -> int | None:
     return ref.row if ref is not None and ref.type_name == type_name else None
 
 
+def lookup_node(
+    value: str,
+    type_name: str,
+    visible: Callable[[list[int]], dict[int, Any]],
+    to_node: Callable[[Any], T],
+) -> T | None:
+    """A single lookup that answers null: the object a `type_name` id names, if the viewer
+    may see it (`visible` returns the rows of the ids they may)."""
+    wanted = lookup_row(value, type_name)
+    row = visible([wanted]).get(wanted) if wanted is not None else None
+    return to_node(row) if row is not None else None
+
+
 def resolve_node(info: Info, value: str) -> relay.Node | None:
     """`node(id)`: the object of a Node type the id names, if the viewer may see it; null
     for a malformed id or one of a type that is no Node (an interface, `Query`, unknown)."""

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
+from functools import partial
 from typing import Annotated, Any
 
 import strawberry
@@ -47,7 +48,7 @@ from schema.errors import (
     outcome_of,
 )
 from schema.external_scoring import ExternalScore
-from schema.global_ids import lookup_row, optional_row_of, visible_nodes
+from schema.global_ids import lookup_node, optional_row_of, visible_nodes
 from schema.info import Info
 from schema.pagination import AfterCursor, Connection, PageSize, decode_cursor
 from schema.payments import (
@@ -302,11 +303,8 @@ class LoanNode(relay.Node):
         "has come)."
     )
     def repayments_left(self, info: Info) -> int:
-        if self.row.origin is domain.LoanOrigin.IMPORTED:
-            return domain.imported_repayments_left(self.row, info.context.today())
-        if self._schedule(info):
-            return len(self._unpaid(info))
-        return max(self.row.tenure - self.row.emis_paid_on_time, 0)
+        unpaid = len(self._unpaid(info)) if self._schedule(info) else None
+        return domain.repayments_left(self.row, info.context.today(), unpaid)
 
     @strawberry.field(description="The oldest installment not fully paid, if any.")
     def next_due(self, info: Info) -> LoanInstallment | None:
@@ -496,9 +494,8 @@ class LoanQueries:
     def loan(
         self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Its id.")]
     ) -> LoanNode | None:
-        wanted = lookup_row(id, "Loan")
-        row = resolvers.visible_loans(info.context, [wanted]).get(wanted) if wanted else None
-        return LoanNode.from_model(row) if row is not None else None
+        visible = partial(resolvers.visible_loans, info.context)
+        return lookup_node(id, "Loan", visible, LoanNode.from_model)
 
     @strawberry.field(description="Applications with their decisions, oldest first.")
     def applications(

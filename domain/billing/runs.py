@@ -30,6 +30,7 @@ OPEN_ACTOR = "open_billing_run"
 CHUNK_ACTOR = "close_billing_chunk"
 MAX_CATCH_UP_DAYS = 366
 OPEN_STATUSES = (LoanStatus.ACTIVE, LoanStatus.OVERDUE, LoanStatus.APPROVED)
+CATCH_UP_REACH = timedelta(days=MAX_CATCH_UP_DAYS - 1)
 
 
 class RunStatus(enum.StrEnum):
@@ -111,10 +112,14 @@ def _first_open_day(session: Session, closed: date | None, through: date) -> dat
         .join(LoanProduct, col(LoanProduct.id) == col(Loan.product_id))
         .where(
             col(LoanProduct.repayment_style) == RepaymentStyle.REVOLVING,
-            col(Loan.status).in_(OPEN_STATUSES),
+            col(Loan.status) == LoanStatus.ACTIVE,  # a card still owing, billed as of the day
         )
     ).one()
-    return min(through, cards + timedelta(days=1)) if cards is not None else through
+    if cards is None:
+        return through
+    # No further back than a catch-up may reach: a bill's own cycle is accrued in full by
+    # the bill whatever was closed before it (domain/billing/bills.py).
+    return max(min(through, cards + timedelta(days=1)), through - CATCH_UP_REACH)
 
 
 def request_close(session: Session, through: date, now: datetime) -> list[BillingRun]:

@@ -63,3 +63,15 @@ def test_bugs_and_refusals_are_not_outages() -> None:
     assert not is_database_outage(ValueError("a bug"))
     assert not is_database_outage(exc.IntegrityError("INSERT", {}, ValueError("duplicate")))
     assert not is_database_outage(None)
+
+
+def test_a_statement_timeout_is_a_failure_not_an_outage(postgresql_url: str) -> None:
+    """PostgreSQL reports a cancelled statement as an OperationalError too: retrying it as if
+    the server were away would never end (a chunk of the daily close would loop forever)."""
+    engine = sa.create_engine(postgresql_url)
+    try:
+        timed_out = _raised(engine, "SET statement_timeout = 1; SELECT pg_sleep(1)")
+    finally:
+        engine.dispose()
+    assert isinstance(timed_out, exc.OperationalError)
+    assert not is_database_outage(timed_out)
